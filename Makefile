@@ -1,0 +1,73 @@
+# simtrain — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@scripts/check-python.sh $(PYTHON)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
+	@scripts/ensure-system.sh gettext
+	msgfmt --check-format -o $@ $<
+
+.PHONY: install
+install: $(STAMP) $(MO_FILES) ## Create .venv, install the pinned dependencies, compile translations (idempotent)
+
+.PHONY: migrate
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+.PHONY: demo
+demo: migrate ## Load the shipped scenarios and the demo accounts
+	$(PY) manage.py import_scenario fixtures/scenarios/*
+	$(PY) manage.py create_demo_users
+
+.PHONY: run
+run: demo ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000
+	@$(PY) manage.py create_demo_users --print-only --host $(HOST) --port $(PORT)
+	$(BIN)/daphne -b $(HOST) -p $(PORT) simtrain.asgi:application
+
+.PHONY: test
+test: install ## Run the whole test suite (installs what it needs first)
+	@scripts/ensure-system.sh chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## Lint and check formatting with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: messages
+messages: install ## Extract the strings to translate into locale/*/django.po
+	$(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore=.venv --ignore=static/vendor
+
+.PHONY: lock
+lock: ## Re-resolve pyproject.toml into requirements.lock
+	rm -rf /tmp/simtrain-lock && $(PYTHON) -m venv /tmp/simtrain-lock
+	/tmp/simtrain-lock/bin/pip install --quiet --disable-pip-version-check ".[dev]"
+	{ echo "# Pinned versions of every package simtrain installs (runtime + test)."; \
+	  echo "# Regenerate with \`make lock\` after changing pyproject.toml."; \
+	  /tmp/simtrain-lock/bin/pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel|simtrain)([= @]|$$)'; \
+	} > requirements.lock
+
+.PHONY: clean
+clean: ## Remove the virtualenv, the local database and caches
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var .pytest_cache .hypothesis

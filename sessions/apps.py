@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LiveSessionsConfig(AppConfig):
+    name = "sessions"
+    # Django's own session app already owns the label "sessions".
+    label = "live"
+    verbose_name = _("Sessions en direct")

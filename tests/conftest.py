@@ -1,0 +1,44 @@
+"""Shared fixtures: personas and scenario builders used across the suite."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from simtrain.permissions import COURSE_ADMIN_GROUP, TRAINER_GROUP, ensure_groups
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def groups(db):
+    ensure_groups()
+    return {
+        "course_admin": Group.objects.get(name=COURSE_ADMIN_GROUP),
+        "trainer": Group.objects.get(name=TRAINER_GROUP),
+    }
+
+
+@pytest.fixture
+def trainer(groups):
+    user = UserFactory(username="trainer")
+    user.groups.add(groups["trainer"])
+    return user
+
+
+@pytest.fixture
+def course_admin(groups):
+    user = UserFactory(username="courseadmin", is_staff=True)
+    user.groups.add(groups["course_admin"])
+    return user
+
+
+@pytest.fixture
+def trainer_client(client, trainer):
+    client.force_login(trainer)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, course_admin):
+    client.force_login(course_admin)
+    return client
