@@ -7,3 +7,9 @@ class LiveSessionsConfig(AppConfig):
     # Django's own session app already owns the label "sessions".
     label = "live"
     verbose_name = _("Sessions en direct")
+
+    def ready(self) -> None:
+        from sessions import fanout
+        from sessions.signals import events_appended
+
+        events_appended.connect(fanout.ring, dispatch_uid="sessions.fanout.ring")

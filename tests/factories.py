@@ -70,6 +70,7 @@ class PhaseFactory(factory.django.DjangoModelFactory):
 class ActionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = sm.Action
+        skip_postgeneration_save = True  # versions are immutable; M2M needs no save
 
     version = factory.SubFactory(ScenarioVersionFactory)
     ident = factory.Sequence(lambda n: f"action{n}")
@@ -87,6 +88,7 @@ class InjectFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = sm.Inject
+        skip_postgeneration_save = True
 
     version = factory.SubFactory(ScenarioVersionFactory)
     ident = factory.Sequence(lambda n: f"inject{n}")

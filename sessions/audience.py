@@ -1,0 +1,56 @@
+"""Who may see an event. The single place where the audience rule lives.
+
+An event's audience is a list of tokens: "*" (every seat), "role:<ident>",
+"seat:<id>". An empty list means the trainer only. The trainer sees everything;
+an observer sees everything a seat may see, but nothing meant for the trainer alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+EVERYONE = "*"
+
+
+def role_token(ident: str) -> str:
+    return f"role:{ident}"
+
+
+def seat_token(seat_id: int) -> str:
+    return f"seat:{seat_id}"
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """Whose screen: the trainer's, or one seat's (observer or not)."""
+
+    kind: str  # "trainer" | "observer" | "seat"
+    role_ident: str = ""
+    seat_id: int | None = None
+
+    @classmethod
+    def trainer(cls) -> Perspective:
+        return cls(kind="trainer")
+
+    @classmethod
+    def for_seat(cls, seat) -> Perspective:
+        kind = "observer" if seat.role.kind == "observer" else "seat"
+        return cls(kind=kind, role_ident=seat.role.ident, seat_id=seat.pk)
+
+    @property
+    def key(self) -> str:
+        """Stable name, e.g. for caches of rendered fragments."""
+        if self.kind == "trainer":
+            return "trainer"
+        return f"{self.kind}:{self.role_ident}:{self.seat_id}"
+
+    def sees(self, audience: Iterable[str]) -> bool:
+        audience = list(audience)
+        if self.kind == "trainer":
+            return True
+        if self.seat_id is not None and seat_token(self.seat_id) in audience:
+            return True
+        if self.kind == "observer":
+            return any(token == EVERYONE or token.startswith("role:") for token in audience)
+        return EVERYONE in audience or role_token(self.role_ident) in audience

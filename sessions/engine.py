@@ -1,0 +1,1011 @@
+"""The live engine: the only writer of `Event` (and of the projections kept with it).
+
+Every command follows one path: lock the session row → check → append events in the
+same transaction → after commit, ring the doorbell (`signals.events_appended`). Locking
+the session row serialises commands per session, which keeps `seq` contiguous and
+makes every check race-free; the unique constraints on the projections are the
+backstop. No Channels, no HTTP here: callers resolve *who* is acting (a `Principal`)
+and the engine decides *whether* they may.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from scenarios.models import Action, Inject, Role
+from sessions import clock
+from sessions.audience import EVERYONE, role_token, seat_token
+from sessions.models import (
+    ActionTaken,
+    DecisionAnswer,
+    Event,
+    InjectFiring,
+    LobbyEntry,
+    Seat,
+    Session,
+    new_secret,
+)
+from sessions.signals import events_appended
+
+MAX_TEXT = 4000  # characters in a message, rationale, note or ad-hoc inject body
+MAX_TITLE = 300
+SPEEDS = (1.0, 2.0, 4.0, 10.0, 30.0, 60.0)  # 1× for courses, faster for rehearsals
+
+
+class EngineError(Exception):
+    """A command was refused. `code` is stable (protocol, tests); `message` is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- Who is acting --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainerPrincipal:
+    """The session's trainer or a course admin (the caller has checked which)."""
+
+    user_id: int
+    name: str = ""
+
+    @property
+    def actor(self) -> str:
+        return f"trainer:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class SeatPrincipal:
+    seat_id: int
+    pass_key: str
+
+    @property
+    def actor(self) -> str:
+        return f"seat:{self.seat_id}"
+
+
+@dataclass(frozen=True)
+class SystemPrincipal:
+    actor: str = "system"
+
+
+SYSTEM = SystemPrincipal()
+Principal = TrainerPrincipal | SeatPrincipal | SystemPrincipal
+
+
+# --- The command transaction ----------------------------------------------------------
+
+
+@dataclass
+class _Tx:
+    session: Session
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+    # Set by "jump to phase": what the jump skips over fires now, and is not late.
+    jumped: bool = False
+
+    @property
+    def clock_ms(self) -> int:
+        return self.session.clock_ms(self.now)
+
+    def append(self, kind: str, *, audience: list[str], actor: str, payload: dict) -> Event:
+        self.session.last_seq += 1
+        event = Event.objects.create(
+            session=self.session,
+            seq=self.session.last_seq,
+            kind=kind,
+            audience=audience,
+            actor=actor,
+            clock_ms=self.clock_ms,
+            created_at=self.now,
+            payload=payload,
+        )
+        self.events.append(event)
+        return event
+
+
+@contextlib.contextmanager
+def _command(session_id: int) -> Iterator[_Tx]:
+    with transaction.atomic():
+        try:
+            session = (
+                Session.objects.select_for_update().select_related("version").get(pk=session_id)
+            )
+        except Session.DoesNotExist:
+            raise EngineError("unknown-session", _("Cette session n'existe pas.")) from None
+        tx = _Tx(session=session, now=timezone.now())
+        yield tx
+        if tx.events:
+            session.save()
+            last = tx.events[-1].seq
+            transaction.on_commit(
+                lambda: events_appended.send(sender=Session, session_id=session_id, seq=last)
+            )
+
+
+def _refuse(code: str, message: str) -> EngineError:
+    return EngineError(code, message)
+
+
+# --- Principals, checked ---------------------------------------------------------------
+
+
+def _seat_of(tx: _Tx, principal: Principal) -> Seat:
+    if not isinstance(principal, SeatPrincipal):
+        raise _refuse("forbidden", _("Seul un participant installé peut faire cela."))
+    seat = (
+        Seat.objects.select_related("role")
+        .filter(pk=principal.seat_id, session=tx.session)
+        .first()
+    )
+    if seat is None or not seat.holder_key or seat.holder_key != principal.pass_key:
+        raise _refuse("seat-lost", _("Cette place ne vous est plus attribuée."))
+    return seat
+
+
+def _require_trainer(principal: Principal) -> TrainerPrincipal:
+    if not isinstance(principal, TrainerPrincipal):
+        raise _refuse("forbidden", _("Réservé au formateur."))
+    return principal
+
+
+def _require_live(tx: _Tx, *, allow_paused: bool = False) -> None:
+    allowed = {Session.State.RUNNING} | ({Session.State.PAUSED} if allow_paused else set())
+    if tx.session.state not in allowed:
+        messages = {
+            Session.State.LOBBY: _("La session n'a pas encore commencé."),
+            Session.State.PAUSED: _("La session est en pause."),
+            Session.State.ENDED: _("La session est terminée."),
+        }
+        raise _refuse(f"session-{tx.session.state}", messages[tx.session.state])
+
+
+def _inject(tx: _Tx, ident: str) -> Inject:
+    inject = (
+        Inject.objects.filter(version_id=tx.session.version_id, ident=ident)
+        .prefetch_related("recipients", "attachments__blob")
+        .select_related("phase")
+        .first()
+    )
+    if inject is None:
+        raise _refuse("unknown-inject", _("Inject inconnu : « %(id)s ».") % {"id": ident})
+    return inject
+
+
+def _role(tx: _Tx, ident: str) -> Role:
+    role = Role.objects.filter(version_id=tx.session.version_id, ident=ident).first()
+    if role is None:
+        raise _refuse("unknown-role", _("Rôle inconnu : « %(id)s ».") % {"id": ident})
+    return role
+
+
+def _clean_text(text: str, *, required: bool, what: str, limit: int = MAX_TEXT) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise _refuse("empty", _("%(what)s est vide.") % {"what": what})
+    if len(text) > limit:
+        raise _refuse(
+            "too-long",
+            _("%(what)s dépasse %(limit)d caractères.") % {"what": what, "limit": limit},
+        )
+    return text
+
+
+def _display_name(principal: Principal, seat: Seat | None = None) -> str:
+    if seat is not None:
+        return seat.holder_name
+    if isinstance(principal, TrainerPrincipal):
+        return principal.name or _("Formateur")
+    return ""
+
+
+# --- Sessions and the clock ------------------------------------------------------------
+
+
+def session_create(
+    *,
+    version,
+    trainer,
+    title: str,
+    cohort: str = "",
+    join_mode: str = Session.JoinMode.OPEN,
+) -> Session:
+    """A session pinned to one scenario version, with every role's seats laid out."""
+    title = _clean_text(title, required=True, what=_("Le titre"), limit=MAX_TITLE)
+    if join_mode not in Session.JoinMode.values:
+        raise _refuse("bad-value", _("Mode d'accueil inconnu."))
+    with transaction.atomic():
+        session = Session.objects.create(
+            version=version, trainer=trainer, title=title, cohort=cohort, join_mode=join_mode
+        )
+        Seat.objects.bulk_create(
+            Seat(session=session, role=role, number=n)
+            for role in version.roles.all()
+            for n in range(1, role.seats + 1)
+        )
+    with _command(session.pk) as tx:
+        tx.append(
+            "session.created",
+            audience=[],
+            actor=f"trainer:{trainer.pk}",
+            payload={"title": title, "version": version.pk, "join_mode": join_mode},
+        )
+    return session
+
+
+def _clock_payload(session: Session) -> dict:
+    return {
+        "state": session.state,
+        "speed": session.speed,
+        "anchor_clock_ms": session.anchor_clock_ms,
+        "anchor_at": session.anchor_at.isoformat() if session.anchor_at else None,
+    }
+
+
+def _reanchor(tx: _Tx) -> None:
+    tx.session.anchor_clock_ms = tx.clock_ms
+    tx.session.anchor_at = tx.now
+
+
+def session_start(*, session_id: int, principal: Principal) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        if tx.session.state != Session.State.LOBBY:
+            raise _refuse("already-started", _("La session a déjà commencé."))
+        tx.session.state = Session.State.RUNNING
+        tx.session.anchor_clock_ms = 0
+        tx.session.anchor_at = tx.now
+        tx.session.started_at = tx.now
+        tx.append(
+            "clock.started",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload=_clock_payload(tx.session),
+        )
+        _fire_due(tx)
+
+
+def session_pause(*, session_id: int, principal: Principal) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        _require_live(tx)
+        _fire_due(tx)  # what fell due up to this instant still fires
+        _reanchor(tx)
+        tx.session.state = Session.State.PAUSED
+        tx.append(
+            "clock.paused",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload=_clock_payload(tx.session),
+        )
+
+
+def session_resume(*, session_id: int, principal: Principal) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        if tx.session.state != Session.State.PAUSED:
+            raise _refuse("not-paused", _("La session n'est pas en pause."))
+        tx.session.state = Session.State.RUNNING
+        tx.session.anchor_at = tx.now
+        tx.append(
+            "clock.resumed",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload=_clock_payload(tx.session),
+        )
+
+
+def session_end(*, session_id: int, principal: Principal) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        if tx.session.state == Session.State.ENDED:
+            raise _refuse("session-ended", _("La session est terminée."))
+        if tx.session.state == Session.State.RUNNING:
+            _fire_due(tx)
+        _reanchor(tx)
+        tx.session.state = Session.State.ENDED
+        tx.session.ended_at = tx.now
+        tx.append(
+            "session.ended",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload=_clock_payload(tx.session),
+        )
+
+
+def clock_set_speed(*, session_id: int, principal: Principal, speed: float) -> None:
+    principal = _require_trainer(principal)
+    try:
+        speed = float(speed)
+    except (TypeError, ValueError):
+        speed = -1.0
+    if speed not in SPEEDS:
+        raise _refuse(
+            "bad-speed",
+            _("Vitesse non prise en charge (possibles : %(speeds)s).")
+            % {"speeds": ", ".join(f"{s:g}×" for s in SPEEDS)},
+        )
+    with _command(session_id) as tx:
+        if tx.session.state == Session.State.ENDED:
+            raise _refuse("session-ended", _("La session est terminée."))
+        if tx.session.state == Session.State.RUNNING:
+            _fire_due(tx)
+        _reanchor(tx)
+        tx.session.speed = speed
+        tx.append(
+            "clock.speed",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload=_clock_payload(tx.session),
+        )
+
+
+def clock_jump_to_phase(*, session_id: int, principal: Principal, phase_ident: str) -> None:
+    """Set the clock to a phase's planned start. Only forward: the log cannot be undone."""
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        if tx.session.state not in (Session.State.RUNNING, Session.State.PAUSED):
+            raise _refuse("not-live", _("Démarrez la session avant de changer de phase."))
+        phase = tx.session.version.phases.filter(ident=phase_ident).first()
+        if phase is None:
+            raise _refuse("unknown-phase", _("Phase inconnue : « %(id)s ».") % {"id": phase_ident})
+        if phase.starts_s is None:
+            raise _refuse("phase-untimed", _("Cette phase n'a pas d'heure de début prévue."))
+        target = phase.starts_s * 1000
+        if target < tx.clock_ms:
+            raise _refuse("jump-backwards", _("Impossible de revenir en arrière dans le temps."))
+        if tx.session.state == Session.State.RUNNING:
+            _fire_due(tx)
+        tx.session.anchor_clock_ms = target
+        tx.session.anchor_at = tx.now
+        tx.append(
+            "clock.jumped",
+            audience=[EVERYONE],
+            actor=principal.actor,
+            payload={**_clock_payload(tx.session), "phase": phase.ident, "title": phase.title},
+        )
+        if tx.session.state == Session.State.RUNNING:
+            # Injects timed before the phase were skipped over by the jump, not missed:
+            # they fire now (in order), not marked late.
+            tx.jumped = True
+            _fire_due(tx)
+
+
+# --- Seats, lobby, presence -----------------------------------------------------------
+
+
+def _seat_payload(seat: Seat) -> dict:
+    return {
+        "seat": seat.pk,
+        "role": seat.role.ident,
+        "number": seat.number,
+        "name": seat.holder_name,
+    }
+
+
+def _clean_name(name: str) -> str:
+    return _clean_text(name, required=True, what=_("Le nom"), limit=100)
+
+
+def seat_claim(*, session_id: int, seat_id: int, name: str, pass_key: str) -> Seat:
+    """A participant takes a free seat (the caller checked how they reached it)."""
+    name = _clean_name(name)
+    with _command(session_id) as tx:
+        if tx.session.state == Session.State.ENDED:
+            raise _refuse("session-ended", _("La session est terminée."))
+        seat = Seat.objects.select_related("role").filter(pk=seat_id, session=tx.session).first()
+        if seat is None:
+            raise _refuse("unknown-seat", _("Cette place n'existe pas."))
+        if seat.holder_key and seat.holder_key != pass_key:
+            raise _refuse("seat-taken", _("Cette place est déjà prise."))
+        if Seat.objects.filter(session=tx.session, holder_key=pass_key).exclude(pk=seat.pk):
+            raise _refuse("already-seated", _("Vous occupez déjà une autre place."))
+        seat.holder_key = pass_key
+        seat.holder_name = name
+        seat.held_since = tx.now
+        seat.save(update_fields=["holder_key", "holder_name", "held_since"])
+        LobbyEntry.objects.filter(session=tx.session, pass_key=pass_key).update(
+            state=LobbyEntry.State.SEATED
+        )
+        tx.append("seat.taken", audience=[], actor=seat_token(seat.pk), payload=_seat_payload(seat))
+        return seat
+
+
+def lobby_join(
+    *, session_id: int, name: str, pass_key: str, wanted_role: str = ""
+) -> LobbyEntry:
+    name = _clean_name(name)
+    with _command(session_id) as tx:
+        if tx.session.state == Session.State.ENDED:
+            raise _refuse("session-ended", _("La session est terminée."))
+        role = None
+        if wanted_role:
+            role = _role(tx, wanted_role)
+            if role.kind != Role.Kind.TRAINEE:
+                raise _refuse("forbidden", _("Ce rôle ne se rejoint que sur invitation."))
+        entry = LobbyEntry.objects.filter(
+            session=tx.session, pass_key=pass_key, state=LobbyEntry.State.WAITING
+        ).first()
+        if entry is None:
+            entry = LobbyEntry.objects.create(
+                session=tx.session, name=name, pass_key=pass_key, wanted_role=role
+            )
+        tx.append(
+            "lobby.waiting",
+            audience=[],
+            actor="system",
+            payload={"entry": entry.pk, "name": name, "role": role.ident if role else ""},
+        )
+        return entry
+
+
+def seat_assign(
+    *, session_id: int, principal: Principal, seat_id: int, entry_id: int
+) -> Seat:
+    """The trainer seats a waiting participant, replacing whoever held the seat."""
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        seat = Seat.objects.select_related("role").filter(pk=seat_id, session=tx.session).first()
+        entry = LobbyEntry.objects.filter(pk=entry_id, session=tx.session).first()
+        if seat is None or entry is None:
+            raise _refuse("unknown-seat", _("Place ou participant introuvable."))
+        if entry.state == LobbyEntry.State.DISMISSED:
+            raise _refuse("dismissed", _("Ce participant a été refusé."))
+        # Leave any other seat the same person held: one person, one seat.
+        for other in Seat.objects.select_related("role").filter(
+            session=tx.session, holder_key=entry.pass_key
+        ).exclude(pk=seat.pk):
+            _vacate(tx, other, principal, reason="reassigned")
+        if seat.holder_key and seat.holder_key != entry.pass_key:
+            _vacate(tx, seat, principal, reason="reassigned")
+        seat.holder_key = entry.pass_key
+        seat.holder_name = entry.name
+        seat.held_since = tx.now
+        seat.save(update_fields=["holder_key", "holder_name", "held_since"])
+        entry.state = LobbyEntry.State.SEATED
+        entry.save(update_fields=["state"])
+        tx.append(
+            "seat.assigned",
+            audience=[],
+            actor=principal.actor,
+            payload={**_seat_payload(seat), "entry": entry.pk},
+        )
+        return seat
+
+
+def lobby_dismiss(*, session_id: int, principal: Principal, entry_id: int) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        entry = LobbyEntry.objects.filter(
+            pk=entry_id, session=tx.session, state=LobbyEntry.State.WAITING
+        ).first()
+        if entry is None:
+            raise _refuse("unknown-entry", _("Personne en attente introuvable."))
+        entry.state = LobbyEntry.State.DISMISSED
+        entry.save(update_fields=["state"])
+        tx.append(
+            "lobby.dismissed", audience=[], actor=principal.actor, payload={"entry": entry.pk}
+        )
+
+
+def _vacate(tx: _Tx, seat: Seat, principal: Principal, *, reason: str) -> None:
+    payload = {**_seat_payload(seat), "reason": reason}
+    seat.holder_key = ""
+    seat.holder_name = ""
+    seat.held_since = None
+    # A fresh invitation token too: an old actor link must not reopen the seat.
+    seat.invite_token = new_secret()
+    seat.save(update_fields=["holder_key", "holder_name", "held_since", "invite_token"])
+    tx.append("seat.freed", audience=[], actor=principal.actor, payload=payload)
+
+
+def seat_free(*, session_id: int, principal: Principal, seat_id: int) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        seat = Seat.objects.select_related("role").filter(pk=seat_id, session=tx.session).first()
+        if seat is None:
+            raise _refuse("unknown-seat", _("Cette place n'existe pas."))
+        if not seat.holder_key:
+            raise _refuse("seat-free", _("Cette place est déjà libre."))
+        _vacate(tx, seat, principal, reason="freed")
+
+
+def presence_set(*, session_id: int, principal: SeatPrincipal, connected: bool) -> None:
+    """Connected / gone, as seen by the WebSocket consumer. Trainer-only events."""
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        tx.append(
+            "presence.connected" if connected else "presence.left",
+            audience=[],
+            actor=principal.actor,
+            payload=_seat_payload(seat),
+        )
+
+
+# --- Injects ----------------------------------------------------------------------------
+
+
+def _inject_audience(inject: Inject) -> list[str]:
+    # A broadcast to all is public (the room display shows it); anything else goes to
+    # its resolved recipients (`to: all` on a decision means the trainee roles only).
+    if inject.kind == Inject.Kind.BROADCAST and (inject.to_all or not inject.to_given):
+        return [EVERYONE]
+    return sorted(role_token(role.ident) for role in inject.recipients.all())
+
+
+def _inject_payload(inject: Inject) -> dict:
+    """What the screens show, copied into the log so a replay never depends on lookups."""
+    return {
+        "inject": inject.ident,
+        "kind": inject.kind,
+        "title": inject.title,
+        "body": inject.body,
+        "from": inject.sender,
+        "phase": inject.phase.ident if inject.phase else "",
+        "roles": sorted(role.ident for role in inject.recipients.all()),
+        "attachments": [
+            {
+                "id": a.pk,
+                "title": a.display_title,
+                "path": a.path,
+                "content_type": a.blob.content_type,
+                "size": a.blob.size,
+            }
+            for a in inject.attachments.all()
+        ],
+        "cue": inject.cue,
+        "options": inject.options,
+        "free_text": inject.free_text,
+        "deadline_s": inject.deadline_s,
+    }
+
+
+def _fire(
+    tx: _Tx,
+    inject: Inject,
+    *,
+    actor: str,
+    cause: str,
+    due_ms: int | None = None,
+    late: bool = False,
+) -> Event | None:
+    """Fire one inject if it has not fired or been skipped yet; cascade to followers."""
+    if InjectFiring.objects.filter(session=tx.session, inject=inject).exists():
+        return None
+    payload = {**_inject_payload(inject), "cause": cause, "due_ms": due_ms, "late": late}
+    event = tx.append("inject.fired", audience=_inject_audience(inject), actor=actor, payload=payload)
+    deadline_ms = (
+        event.clock_ms + inject.deadline_s * 1000
+        if inject.kind == Inject.Kind.DECISION and inject.deadline_s is not None
+        else None
+    )
+    InjectFiring.objects.create(
+        session=tx.session,
+        inject=inject,
+        outcome=InjectFiring.Outcome.FIRED,
+        clock_ms=event.clock_ms,
+        due_ms=due_ms,
+        late=late,
+        seq=event.seq,
+        deadline_ms=deadline_ms,
+    )
+    # `after` followers with no delay are due now; the rest wait for the scheduler.
+    if tx.session.state == Session.State.RUNNING:
+        _fire_due(tx)
+    return event
+
+
+def _fire_due(tx: _Tx) -> None:
+    """Fire, in due order, every time-triggered inject whose moment has come."""
+    if tx.session.state != Session.State.RUNNING:
+        return
+    while True:
+        now_ms = tx.clock_ms
+        due = clock.next_due(tx.session, now_ms)
+        if due is None:
+            return
+        if due.kind == "deadline":
+            _expire_decision(tx, due.firing, due.due_ms)
+            continue
+        inject = _inject(tx, due.inject_ident)
+        late = (not tx.jumped) and clock.is_late(tx.session, due.due_ms, now_ms)
+        _fire(tx, inject, actor="system", cause=due.kind, due_ms=due.due_ms, late=late)
+
+
+def _expire_decision(tx: _Tx, firing: InjectFiring, due_ms: int) -> None:
+    firing.deadline_done = True
+    firing.save(update_fields=["deadline_done"])
+    inject = _inject(tx, firing.inject.ident)
+    answered = set(
+        DecisionAnswer.objects.filter(
+            session=tx.session, inject=inject, active=True
+        ).values_list("role_id", flat=True)
+    )
+    late_roles = [role for role in inject.recipients.all() if role.pk not in answered]
+    if late_roles:
+        event = tx.append(
+            "decision.expired",
+            audience=sorted(role_token(role.ident) for role in late_roles),
+            actor="system",
+            payload={
+                "inject": inject.ident,
+                "title": inject.title,
+                "roles": sorted(role.ident for role in late_roles),
+                "due_ms": due_ms,
+            },
+        )
+        DecisionAnswer.objects.bulk_create(
+            DecisionAnswer(
+                session=tx.session,
+                inject=inject,
+                role=role,
+                clock_ms=event.clock_ms,
+                seq=event.seq,
+                expired=True,
+            )
+            for role in late_roles
+        )
+    if not answered:
+        for follower in clock.branches(inject, Inject.OPTION_NONE):
+            _fire(tx, follower, actor="system", cause="decision", due_ms=due_ms)
+
+
+def inject_fire(*, session_id: int, principal: Principal, inject_ident: str) -> Event:
+    """The trainer fires an inject now, whatever its trigger."""
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        _require_live(tx, allow_paused=True)
+        inject = _inject(tx, inject_ident)
+        event = _fire(tx, inject, actor=principal.actor, cause="manual")
+        if event is None:
+            raise _refuse("already-fired", _("Cet inject a déjà été déclenché ou ignoré."))
+        return event
+
+
+def inject_skip(*, session_id: int, principal: Principal, inject_ident: str) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        if tx.session.state == Session.State.ENDED:
+            raise _refuse("session-ended", _("La session est terminée."))
+        inject = _inject(tx, inject_ident)
+        if InjectFiring.objects.filter(session=tx.session, inject=inject).exists():
+            raise _refuse("already-fired", _("Cet inject a déjà été déclenché ou ignoré."))
+        event = tx.append(
+            "inject.skipped",
+            audience=[],
+            actor=principal.actor,
+            payload={"inject": inject.ident, "title": inject.title},
+        )
+        InjectFiring.objects.create(
+            session=tx.session,
+            inject=inject,
+            outcome=InjectFiring.Outcome.SKIPPED,
+            clock_ms=event.clock_ms,
+            seq=event.seq,
+        )
+
+
+ADHOC_KINDS = (
+    Inject.Kind.MESSAGE,
+    Inject.Kind.DOCUMENT,
+    Inject.Kind.CALL,
+    Inject.Kind.SCENE,
+    Inject.Kind.BROADCAST,
+)
+
+
+def inject_adhoc(
+    *,
+    session_id: int,
+    principal: Principal,
+    roles: list[str],
+    title: str,
+    body: str = "",
+    kind: str = Inject.Kind.MESSAGE,
+    sender: str = "",
+) -> Event:
+    """An inject written live by the trainer, optionally speaking as a persona."""
+    principal = _require_trainer(principal)
+    title = _clean_text(title, required=True, what=_("Le titre"), limit=MAX_TITLE)
+    body = _clean_text(body, required=False, what=_("Le texte"))
+    sender = _clean_text(sender, required=False, what=_("L'expéditeur"), limit=MAX_TITLE)
+    if kind not in ADHOC_KINDS:
+        raise _refuse("bad-kind", _("Type d'inject non pris en charge en direct."))
+    with _command(session_id) as tx:
+        _require_live(tx, allow_paused=True)
+        if kind == Inject.Kind.BROADCAST:
+            audience, role_idents = [EVERYONE], []
+        else:
+            if not roles:
+                raise _refuse("no-recipient", _("Choisissez au moins un destinataire."))
+            role_idents = sorted({_role(tx, ident).ident for ident in roles})
+            audience = [role_token(ident) for ident in role_idents]
+        number = Event.objects.filter(session=tx.session, kind="inject.fired").count() + 1
+        return tx.append(
+            "inject.fired",
+            audience=audience,
+            actor=principal.actor,
+            payload={
+                "inject": f"adhoc-{number}",
+                "adhoc": True,
+                "kind": kind,
+                "title": title,
+                "body": body,
+                "from": sender,
+                "phase": "",
+                "roles": role_idents,
+                "attachments": [],
+                "cue": None,
+                "options": None,
+                "free_text": False,
+                "deadline_s": None,
+                "cause": "manual",
+                "due_ms": None,
+                "late": False,
+            },
+        )
+
+
+# --- Decisions, actions, messages, cues, safety ----------------------------------------
+
+
+def _fired_inject(tx: _Tx, ident: str, kind: str, seat: Seat) -> Inject:
+    inject = _inject(tx, ident)
+    reaches = seat.role in inject.recipients.all()
+    fired = InjectFiring.objects.filter(
+        session=tx.session, inject=inject, outcome=InjectFiring.Outcome.FIRED
+    ).exists()
+    if inject.kind != kind or not reaches or not fired:
+        # One answer for every way of being wrong: nothing hints at other roles' content.
+        raise _refuse("unknown-inject", _("Inject inconnu : « %(id)s ».") % {"id": ident})
+    return inject
+
+
+def decision_answer(
+    *,
+    session_id: int,
+    principal: Principal,
+    inject_ident: str,
+    option: str = "",
+    rationale: str = "",
+) -> Event:
+    rationale = _clean_text(rationale, required=False, what=_("La justification"))
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        _require_live(tx)
+        inject = _fired_inject(tx, inject_ident, Inject.Kind.DECISION, seat)
+        current = DecisionAnswer.objects.filter(
+            session=tx.session, inject=inject, role=seat.role, active=True
+        ).first()
+        if current is not None and current.expired:
+            raise _refuse("deadline-passed", _("Le délai pour cette décision est dépassé."))
+        if current is not None:
+            raise _refuse(
+                "already-answered",
+                _("Décision déjà prise pour votre rôle par %(name)s.")
+                % {"name": current.seat.holder_name if current.seat else "?"},
+            )
+        if option:
+            if option not in inject.option_ids:
+                raise _refuse("unknown-option", _("Option inconnue : « %(id)s ».") % {"id": option})
+        elif not inject.free_text:
+            raise _refuse("no-option", _("Choisissez une option."))
+        elif not rationale:
+            raise _refuse("empty", _("Écrivez votre réponse."))
+        event = tx.append(
+            "decision.answered",
+            audience=[role_token(seat.role.ident)],
+            actor=principal.actor,
+            payload={
+                "inject": inject.ident,
+                "title": inject.title,
+                "option": option,
+                "label": next(
+                    (o["label"] for o in inject.options or [] if o["id"] == option), ""
+                ),
+                "rationale": rationale,
+                **_seat_payload(seat),
+            },
+        )
+        DecisionAnswer.objects.create(
+            session=tx.session,
+            inject=inject,
+            role=seat.role,
+            seat=seat,
+            option=option,
+            rationale=rationale,
+            clock_ms=event.clock_ms,
+            seq=event.seq,
+        )
+        for follower in clock.branches(inject, option):
+            _fire(tx, follower, actor="system", cause="decision")
+        return event
+
+
+def decision_reopen(
+    *, session_id: int, principal: Principal, inject_ident: str, role_ident: str
+) -> None:
+    principal = _require_trainer(principal)
+    with _command(session_id) as tx:
+        inject = _inject(tx, inject_ident)
+        role = _role(tx, role_ident)
+        updated = DecisionAnswer.objects.filter(
+            session=tx.session, inject=inject, role=role, active=True
+        ).update(active=False)
+        if not updated:
+            raise _refuse("not-answered", _("Ce rôle n'a pas encore répondu."))
+        tx.append(
+            "decision.reopened",
+            audience=[role_token(role.ident)],
+            actor=principal.actor,
+            payload={"inject": inject.ident, "title": inject.title, "role": role.ident},
+        )
+
+
+def action_take(
+    *, session_id: int, principal: Principal, action_ident: str, note: str = ""
+) -> Event:
+    note = _clean_text(note, required=False, what=_("La note"))
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        _require_live(tx)
+        action = (
+            Action.objects.filter(version_id=tx.session.version_id, ident=action_ident)
+            .prefetch_related("roles")
+            .first()
+        )
+        if action is None or seat.role not in action.roles.all():
+            raise _refuse(
+                "unknown-action", _("Action inconnue : « %(id)s ».") % {"id": action_ident}
+            )
+        if action.once and ActionTaken.objects.filter(
+            session=tx.session, action=action, role=seat.role
+        ).exists():
+            raise _refuse("already-taken", _("Cette action a déjà été faite pour votre rôle."))
+        event = tx.append(
+            "action.taken",
+            audience=[role_token(seat.role.ident)],
+            actor=principal.actor,
+            payload={
+                "action": action.ident,
+                "label": action.label,
+                "note": note,
+                **_seat_payload(seat),
+            },
+        )
+        ActionTaken.objects.create(
+            session=tx.session,
+            action=action,
+            role=seat.role,
+            seat=seat,
+            clock_ms=event.clock_ms,
+            seq=event.seq,
+        )
+        for follower in action.triggered_injects.filter(trigger=Inject.Trigger.ACTION):
+            _fire(tx, follower, actor="system", cause="action")
+        return event
+
+
+def contacts_of(role: Role) -> list[Role]:
+    """Roles this role may message: its `contacts`, or by default every trainee role."""
+    if role.contacts_explicit:
+        return [r for r in role.contacts.all() if r.pk != role.pk]
+    return list(
+        Role.objects.filter(version_id=role.version_id, kind=Role.Kind.TRAINEE).exclude(pk=role.pk)
+    )
+
+
+def thread_key(a: str, b: str) -> str:
+    """One thread per pair of roles, whoever writes first."""
+    return "|".join(sorted((a, b)))
+
+
+def message_send(
+    *,
+    session_id: int,
+    principal: Principal,
+    to_role: str,
+    text: str,
+    from_role: str = "",
+) -> Event:
+    """A role messages a contact; the trainer may write in any thread (`from_role`)."""
+    text = _clean_text(text, required=True, what=_("Le message"))
+    with _command(session_id) as tx:
+        _require_live(tx, allow_paused=True)
+        target = _role(tx, to_role)
+        if isinstance(principal, TrainerPrincipal):
+            source = _role(tx, from_role) if from_role else None
+            if source is not None and source.pk == target.pk:
+                raise _refuse("unknown-role", _("Un fil relie deux rôles différents."))
+            name, extra = principal.name or _("Formateur"), {}
+        else:
+            seat = _seat_of(tx, principal)
+            source = seat.role
+            if source.kind == Role.Kind.OBSERVER:
+                raise _refuse("forbidden", _("Un observateur n'intervient pas."))
+            if target not in contacts_of(source):
+                raise _refuse(
+                    "not-a-contact",
+                    _("Vous ne pouvez pas écrire à « %(role)s ».") % {"role": target.title},
+                )
+            name, extra = seat.holder_name, _seat_payload(seat)
+        idents = sorted({target.ident, source.ident} if source else {target.ident})
+        return tx.append(
+            "message.sent",
+            audience=[role_token(ident) for ident in idents],
+            actor=principal.actor,
+            payload={
+                **extra,
+                "thread": thread_key(source.ident, target.ident) if source else target.ident,
+                "from_role": source.ident if source else "",
+                "to_role": target.ident,
+                "name": name,
+                "text": text,
+                "by_trainer": isinstance(principal, TrainerPrincipal),
+            },
+        )
+
+
+def cue_acknowledge(*, session_id: int, principal: Principal, inject_ident: str) -> Event:
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        _require_live(tx, allow_paused=True)
+        inject = _fired_inject(tx, inject_ident, Inject.Kind.CUE, seat)
+        if Event.objects.filter(
+            session=tx.session,
+            kind="cue.acknowledged",
+            payload__inject=inject.ident,
+            payload__role=seat.role.ident,
+        ).exists():
+            raise _refuse("already-done", _("Consigne déjà marquée comme faite."))
+        return tx.append(
+            "cue.acknowledged",
+            audience=[role_token(seat.role.ident)],
+            actor=principal.actor,
+            payload={"inject": inject.ident, "title": inject.title, **_seat_payload(seat)},
+        )
+
+
+def safety_stop(*, session_id: int, principal: Principal, note: str = "") -> Event:
+    """Step out of role. Pauses nothing by itself; the trainer is alerted at once."""
+    note = _clean_text(note, required=False, what=_("La note"))
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        return tx.append(
+            "safety.stop",
+            audience=[seat_token(seat.pk)],
+            actor=principal.actor,
+            payload={"note": note, **_seat_payload(seat)},
+        )
+
+
+def note_add(*, session_id: int, principal: Principal, text: str) -> Event:
+    """A trainer's note, stamped with the exercise clock for the debrief."""
+    principal = _require_trainer(principal)
+    text = _clean_text(text, required=True, what=_("La note"))
+    with _command(session_id) as tx:
+        return tx.append(
+            "note.added",
+            audience=[],
+            actor=principal.actor,
+            payload={"text": text, "name": principal.name},
+        )
+
+
+# --- The scheduler's entry point -------------------------------------------------------
+
+
+def scheduler_tick(*, session_id: int) -> int:
+    """Fire whatever is due in one running session. Returns how many events it appended."""
+    with _command(session_id) as tx:
+        _fire_due(tx)
+        return len(tx.events)

@@ -1,0 +1,220 @@
+"""A live session and its event log.
+
+The session *is* its event log (`Event`): every screen, the reconnect catch-up, the
+replay and the report are projections of it. `Session` holds the clock (as data) and
+the `last_seq` counter that keeps `seq` contiguous; the other tables here are
+projections the engine keeps in the same transaction as the events they summarise, so
+that its checks (has this inject fired? is this decision answered?) are single indexed
+lookups. Only `sessions.engine` writes any of them.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from scenarios.models import Action, Inject, Role, ScenarioVersion
+
+# Read aloud in a training room: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 7
+
+
+def new_session_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def new_secret() -> str:
+    """A 256-bit URL-safe secret, for invitation links and participant passes."""
+    return secrets.token_urlsafe(32)
+
+
+class Session(models.Model):
+    class State(models.TextChoices):
+        LOBBY = "lobby", _("Accueil")
+        RUNNING = "running", _("En cours")
+        PAUSED = "paused", _("En pause")
+        ENDED = "ended", _("Terminée")
+
+    class JoinMode(models.TextChoices):
+        OPEN = "open", _("Places libres")
+        APPROVAL = "approval", _("Validation par le formateur")
+
+    version = models.ForeignKey(ScenarioVersion, on_delete=models.PROTECT, related_name="sessions")
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_sessions"
+    )
+    title = models.CharField(_("titre"), max_length=300)
+    cohort = models.CharField(_("promotion"), max_length=200, blank=True)
+    code = models.CharField(max_length=CODE_LENGTH, unique=True, default=new_session_code)
+    join_mode = models.CharField(max_length=10, choices=JoinMode.choices, default=JoinMode.OPEN)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.LOBBY)
+
+    # The exercise clock, as data: clock(now) = anchor_clock_ms + (now - anchor_at) * speed
+    # while running, anchor_clock_ms otherwise. Every start/pause/resume/speed/jump
+    # re-anchors it, so nothing sleeps and a restart loses nothing.
+    speed = models.FloatField(default=1.0)
+    anchor_clock_ms = models.BigIntegerField(default=0)
+    anchor_at = models.DateTimeField(null=True, blank=True)
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.code})"
+
+    def clock_ms(self, now) -> int:
+        if self.state != self.State.RUNNING or self.anchor_at is None:
+            return self.anchor_clock_ms
+        elapsed = (now - self.anchor_at).total_seconds() * 1000.0
+        return self.anchor_clock_ms + max(0, int(elapsed * self.speed))
+
+
+class Seat(models.Model):
+    """One place for one person in one role. Who holds it is a pass key, not an account."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="seats")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField()  # 1..role.seats
+    # Actor and observer seats are taken only through this link (never with the code).
+    invite_token = models.CharField(max_length=64, unique=True, default=new_secret)
+    holder_name = models.CharField(max_length=100, blank=True)
+    # The pass key in the holder's signed cookie. Freeing or reassigning the seat
+    # replaces it, which ends the old holder's access at once.
+    holder_key = models.CharField(max_length=64, blank=True, db_index=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "role__order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "role", "number"], name="unique_seat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role.ident} #{self.number}"
+
+    @property
+    def is_held(self) -> bool:
+        return bool(self.holder_key)
+
+    @property
+    def label(self) -> str:
+        return self.role.title if self.role.seats == 1 else f"{self.role.title} {self.number}"
+
+
+class LobbyEntry(models.Model):
+    """A trainee who entered the code and waits for the trainer (approval mode)."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("En attente")
+        SEATED = "seated", _("Placé")
+        DISMISSED = "dismissed", _("Refusé")
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="lobby")
+    name = models.CharField(max_length=100)
+    pass_key = models.CharField(max_length=64, db_index=True)
+    wanted_role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+
+class Event(models.Model):
+    """One thing that happened in a session. Appended by the engine, never updated."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=40)
+    # Who may see it: "*" (every seat), "role:<ident>", "seat:<id>"; empty = the trainer
+    # only. The trainer sees everything; observers see everything a role may see.
+    audience = models.JSONField(default=list)
+    actor = models.CharField(max_length=80)  # "system", "trainer:<user id>", "seat:<id>"
+    clock_ms = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="unique_event_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+
+class InjectFiring(models.Model):
+    """At most one per (session, inject): the unique constraint is the claim."""
+
+    class Outcome(models.TextChoices):
+        FIRED = "fired", _("Déclenché")
+        SKIPPED = "skipped", _("Ignoré")
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="firings")
+    inject = models.ForeignKey(Inject, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    clock_ms = models.BigIntegerField()
+    due_ms = models.BigIntegerField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    seq = models.PositiveBigIntegerField()
+    # A fired decision with a deadline: set once the deadline has been dealt with.
+    deadline_ms = models.BigIntegerField(null=True, blank=True)
+    deadline_done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "inject"], name="inject_fires_once"),
+        ]
+
+
+class DecisionAnswer(models.Model):
+    """A role's answer to a decision. One active answer per role; reopening retires it.
+
+    When the deadline passes, every role without an answer gets an `expired` row (no
+    option): the decision is closed for it until the trainer reopens it.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="answers")
+    inject = models.ForeignKey(Inject, on_delete=models.PROTECT, related_name="+")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="+")
+    seat = models.ForeignKey(Seat, null=True, on_delete=models.SET_NULL, related_name="+")
+    option = models.CharField(max_length=64, blank=True)
+    rationale = models.TextField(blank=True)
+    clock_ms = models.BigIntegerField()
+    seq = models.PositiveBigIntegerField()
+    active = models.BooleanField(default=True)
+    expired = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "inject", "role"],
+                condition=Q(active=True),
+                name="one_active_answer_per_role",
+            ),
+        ]
+
+
+class ActionTaken(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="actions_taken")
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="+")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="+")
+    seat = models.ForeignKey(Seat, null=True, on_delete=models.SET_NULL, related_name="+")
+    clock_ms = models.BigIntegerField()
+    seq = models.PositiveBigIntegerField()
