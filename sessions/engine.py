@@ -36,7 +36,8 @@ from sessions.signals import events_appended
 
 MAX_TEXT = 4000  # characters in a message, rationale, note or ad-hoc inject body
 MAX_TITLE = 300
-SPEEDS = (1.0, 2.0, 4.0, 10.0, 30.0, 60.0)  # 1× for courses, faster for rehearsals
+SPEED_CHOICES = (1.0, 2.0, 4.0, 10.0, 60.0)  # offered to trainers; 1× for courses
+MIN_SPEED, MAX_SPEED = 0.25, 240.0  # rehearsals (simulate_session) may go faster
 
 
 class EngineError(Exception):
@@ -328,11 +329,11 @@ def clock_set_speed(*, session_id: int, principal: Principal, speed: float) -> N
         speed = float(speed)
     except (TypeError, ValueError):
         speed = -1.0
-    if speed not in SPEEDS:
+    if not MIN_SPEED <= speed <= MAX_SPEED:
         raise _refuse(
             "bad-speed",
-            _("Vitesse non prise en charge (possibles : %(speeds)s).")
-            % {"speeds": ", ".join(f"{s:g}×" for s in SPEEDS)},
+            _("Vitesse hors limites (de %(min)g× à %(max)g×).")
+            % {"min": MIN_SPEED, "max": MAX_SPEED},
         )
     with _command(session_id) as tx:
         if tx.session.state == Session.State.ENDED:

@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+`SIMTRAIN_SCHEDULER=embedded` (the default) runs the inject scheduler inside this
+process; `external` leaves it to `manage.py run_scheduler` processes (scale-out).
+"""
 
 import os
 
@@ -22,3 +26,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+if os.environ.get("SIMTRAIN_SCHEDULER", "embedded") == "embedded":
+    from sessions.embedded import WithEmbeddedScheduler  # noqa: E402
+
+    application = WithEmbeddedScheduler(application)

@@ -83,7 +83,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": env_str("SIMTRAIN_TEST_SQLITE", "") or None}
+    # A file, not shared-cache memory: concurrency tests need real locking across threads.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("SIMTRAIN_TEST_SQLITE", str(BASE_DIR / "var" / "test.sqlite3"))
+    }
+    (BASE_DIR / "var").mkdir(exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
     DATABASES["default"]["OPTIONS"] = {

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth.models import Group
+
+# The tests drive the scheduler themselves; servers they start set it back to embedded.
+os.environ.setdefault("SIMTRAIN_SCHEDULER", "external")
 
 from simtrain.permissions import COURSE_ADMIN_GROUP, TRAINER_GROUP, ensure_groups
 from tests.factories import UserFactory

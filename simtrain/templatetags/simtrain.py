@@ -24,3 +24,8 @@ def duration_filter(seconds: int | None) -> str:
 @register.filter(name="clock")
 def clock_filter(seconds: int | None) -> str:
     return "" if seconds is None else format_clock(seconds)
+
+
+@register.filter(name="clock_ms")
+def clock_ms_filter(milliseconds: int | None) -> str:
+    return "" if milliseconds is None else format_clock(int(milliseconds) // 1000)
