@@ -24,21 +24,30 @@ def pass_cookie_name(session_id: int) -> str:
     return f"simtrain_pass_{session_id}"
 
 
+def _signer(session_id: int):
+    # Salted per session: a pass for one session is no pass for another.
+    return signing.get_cookie_signer(salt=f"{PASS_SALT}:{session_id}")
+
+
+def sign_pass(session_id: int, pass_key: str) -> str:
+    """The cookie value for a pass (what `set_pass` sets; bots and tests use it too)."""
+    return _signer(session_id).sign(pass_key)
+
+
 def read_pass(cookies, session_id: int) -> str | None:
     raw = cookies.get(pass_cookie_name(session_id))
     if not raw:
         return None
     try:
-        return signing.get_cookie_signer(salt=PASS_SALT).unsign(raw, max_age=PASS_MAX_AGE)
+        return _signer(session_id).unsign(raw, max_age=PASS_MAX_AGE)
     except signing.BadSignature:
         return None
 
 
 def set_pass(response, session_id: int, pass_key: str, *, secure: bool = False) -> None:
-    response.set_signed_cookie(
+    response.set_cookie(
         pass_cookie_name(session_id),
-        pass_key,
-        salt=PASS_SALT,
+        sign_pass(session_id, pass_key),
         max_age=PASS_MAX_AGE,
         httponly=True,
         samesite="Lax",

@@ -7,6 +7,7 @@ shape (PostgreSQL, channels_redis).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -83,9 +84,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # A file, not shared-cache memory: concurrency tests need real locking across threads.
+    # A file, not shared-cache memory: concurrency tests need real locking across
+    # threads, and servers started by tests open the same file. One per test process.
     DATABASES["default"]["TEST"] = {
-        "NAME": env_str("SIMTRAIN_TEST_SQLITE", str(BASE_DIR / "var" / "test.sqlite3"))
+        "NAME": env_str("SIMTRAIN_TEST_SQLITE", str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"))
     }
     (BASE_DIR / "var").mkdir(exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -107,6 +109,13 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Throttling counters (join codes, logins) must be shared by every worker when scaled out.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,17 +1,16 @@
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from simtrain import views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # the language switch posts here
     path("healthz", views.healthz, name="healthz"),
-    path("", RedirectView.as_view(pattern_name="scenarios:library"), name="home"),
+    path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("scenarios/", include("scenarios.urls")),
+    path("", include("sessions.urls")),
 ]

@@ -9,11 +9,10 @@ import re
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core import signing
 from django.test import Client
 
 from sessions import engine
-from sessions.access import PASS_SALT, pass_cookie_name
+from sessions.access import pass_cookie_name, sign_pass
 from sessions.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from sessions.models import Event, Seat
 from simtrain.asgi import application
@@ -25,8 +24,7 @@ ERROR = re.compile(r"^<!--error:([a-z-]+)-->")
 
 
 def pass_cookie(session_id: int, key: str) -> str:
-    value = signing.get_cookie_signer(salt=PASS_SALT).sign(key)
-    return f"{pass_cookie_name(session_id)}={value}"
+    return f"{pass_cookie_name(session_id)}={sign_pass(session_id, key)}"
 
 
 def trainer_cookie(user) -> str:

@@ -1,0 +1,109 @@
+"""Read-side queries for the session pages (HackSoft style: reads here, writes in engine)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+
+from scenarios.models import Role
+from sessions.access import Viewer
+from sessions.models import Event, LobbyEntry, Seat, Session
+
+
+def visible_events(*, session: Session, viewer: Viewer, upto_seq: int | None = None) -> list[Event]:
+    events = Event.objects.filter(session=session).order_by("seq")
+    if upto_seq is not None:
+        events = events.filter(seq__lte=upto_seq)
+    return [e for e in events if viewer.perspective.sees(e.audience)]
+
+
+def clock_payload(session: Session) -> dict:
+    return {
+        "state": session.state,
+        "speed": session.speed,
+        "anchor_clock_ms": session.anchor_clock_ms,
+        "anchor_at": session.anchor_at.isoformat() if session.anchor_at else None,
+    }
+
+
+def screen_context(*, session: Session, viewer: Viewer) -> dict:
+    """What every live page needs: the session, who looks, the feed so far, the cursor."""
+    events = visible_events(session=session, viewer=viewer)
+    return {
+        "session": session,
+        "viewer": viewer,
+        "seat": viewer.seat,
+        "role": viewer.seat.role if viewer.seat else None,
+        "perspective": viewer.perspective,
+        "is_trainer": viewer.is_trainer,
+        "feed": list(reversed(events)),
+        # The client resumes from the last seq of the log, visible or not: everything
+        # up to here was considered when the page was rendered.
+        "last_seq": session.last_seq,
+        "clock": clock_payload(session),
+        "phases": list(session.version.phases.all()),
+    }
+
+
+def free_trainee_seats(*, session: Session) -> list[Seat]:
+    return list(
+        Seat.objects.select_related("role")
+        .filter(session=session, holder_key="", role__kind=Role.Kind.TRAINEE)
+        .order_by("role__order", "number")
+    )
+
+
+def trainee_roles(*, session: Session) -> list[Role]:
+    return list(session.version.roles.filter(kind=Role.Kind.TRAINEE).order_by("order"))
+
+
+@dataclass
+class RosterSeat:
+    seat: Seat
+    connections: int
+    presence_since: datetime | None
+    invite_url: str
+
+    @property
+    def presence(self) -> str:
+        if not self.seat.is_held:
+            return "free"
+        if self.connections > 0:
+            return "connected"
+        return "gone" if self.presence_since else "never"
+
+
+def roster(*, session: Session, request=None) -> dict:
+    """Every seat with its holder and presence, plus the lobby."""
+    seats = list(Seat.objects.select_related("role").filter(session=session))
+    presence: dict[int, tuple[int, datetime | None]] = {}
+    for event in Event.objects.filter(
+        session=session, kind__in=["presence.connected", "presence.left", "seat.freed"]
+    ).order_by("seq"):
+        seat_id = event.payload.get("seat")
+        count, _ = presence.get(seat_id, (0, None))
+        if event.kind == "presence.connected":
+            count += 1
+        elif event.kind == "presence.left":
+            count = max(0, count - 1)
+        else:  # a new holder starts from nothing
+            count = 0
+        presence[seat_id] = (count, event.created_at)
+    rows = []
+    for seat in seats:
+        count, since = presence.get(seat.pk, (0, None))
+        path = reverse("sessions:invite", args=[seat.invite_token])
+        rows.append(
+            RosterSeat(
+                seat=seat,
+                connections=count,
+                presence_since=since,
+                invite_url=request.build_absolute_uri(path) if request else path,
+            )
+        )
+    return {
+        "seats": rows,
+        "lobby": list(LobbyEntry.objects.filter(session=session, state=LobbyEntry.State.WAITING)),
+    }
