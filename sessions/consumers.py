@@ -24,7 +24,8 @@ from sessions import engine, protocol
 from sessions.access import Viewer, seat_still_held, viewer_for
 from sessions.fanout import session_group
 from sessions.models import Event, Session
-from sessions.render import error_frame, frame, reload_frame
+from sessions.projections import apply, project_session
+from sessions.render import error_frame, frame, reload_frame, screen_for
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)
             return
         self.viewer = viewer
-        self.sent_seq = self._after_param()
+        self.screen = screen_for(viewer.perspective, viewer.seat.role.kind if viewer.seat else "")
+        await database_sync_to_async(self._reset)(self._after_param())
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         if viewer.seat is not None:
             await self._engine(engine.presence_set, principal=viewer.principal, connected=True)
@@ -112,7 +114,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 after = data.get("after", 0)
                 if isinstance(after, bool) or not isinstance(after, int) or after < 0:
                     raise protocol.FrameError("bad-field", "'after' must be a seq (int >= 0)")
-                self.sent_seq = after
+                async with self.flush_lock:
+                    await database_sync_to_async(self._reset)(after)
                 await self.flush()
                 return
             if cmd == "ping":
@@ -161,8 +164,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=text)
                 if scanned_to is None:
                     return
-                if scanned_to < self.sent_seq:  # the client's cursor is ahead of the log
-                    await self.send(text_data=reload_frame())
                 self.sent_seq = scanned_to
                 if not more:
                     return
@@ -192,6 +193,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return (CLOSE_FORBIDDEN if authenticated else CLOSE_UNAUTHENTICATED), None
         return 0, viewer
 
+    def _reset(self, after: int) -> None:
+        """Rebuild this screen's state as the client holds it: the log up to `after`."""
+        close_old_connections()
+        session = Session.objects.get(pk=self.session_id)
+        self.sent_seq = min(after, session.last_seq)
+        self.ahead = after > session.last_seq
+        self.state = project_session(session, self.viewer.perspective, upto_seq=self.sent_seq)
+
     def _load(self, after: int) -> tuple[bool, list[str], int | None, bool]:
         """Frames after `after` for this viewer: (seat still held, frames, scanned to, more).
 
@@ -206,18 +215,22 @@ class SessionConsumer(AsyncWebsocketConsumer):
         last_seq = (
             Session.objects.filter(pk=self.session_id).values_list("last_seq", flat=True).first()
         ) or 0
-        if after > last_seq:
-            return True, [], last_seq, False
+        if self.ahead:  # the client holds more than the log: it must reload
+            self.ahead = False
+            return True, [reload_frame()], last_seq, False
         events = list(
             Event.objects.filter(session_id=self.session_id, seq__gt=after).order_by("seq")[:BATCH]
         )
         if not events:
             return True, [], None, False
-        frames = [
-            frame(e, viewer.perspective, language=self.language)
-            for e in events
-            if viewer.perspective.sees(e.audience)
-        ]
+        frames = []
+        for event in events:
+            if viewer.perspective.sees(event.audience):
+                changed = apply(self.state, event)
+                frames.append(frame(event, self.state, changed, self.screen,
+                                    language=self.language))
+            else:
+                self.state.last_seq = event.seq
         return True, frames, events[-1].seq, len(events) == BATCH
 
     # --- helpers ----------------------------------------------------------------------------

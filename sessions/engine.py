@@ -989,6 +989,40 @@ def safety_stop(*, session_id: int, principal: Principal, note: str = "") -> Eve
         )
 
 
+def item_open(*, session_id: int, principal: Principal, item: int) -> Event | None:
+    """A participant opened an inbox item: unread until then (kept, so replays show it)."""
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        from sessions.audience import Perspective
+
+        event = Event.objects.filter(session=tx.session, seq=item, kind="inject.fired").first()
+        if event is None or not Perspective.for_seat(seat).sees(event.audience):
+            raise _refuse("unknown-item", _("Élément introuvable."))
+        if Event.objects.filter(
+            session=tx.session, kind="item.opened", actor=principal.actor, payload__item=item
+        ).exists():
+            return None  # opening twice is not news
+        return tx.append(
+            "item.opened",
+            audience=[seat_token(seat.pk)],
+            actor=principal.actor,
+            payload={"item": item, **_seat_payload(seat)},
+        )
+
+
+def note_private(*, session_id: int, principal: Principal, text: str) -> Event:
+    """A participant's own note (their seat sees it; the trainer sees everything)."""
+    text = _clean_text(text, required=True, what=_("La note"))
+    with _command(session_id) as tx:
+        seat = _seat_of(tx, principal)
+        return tx.append(
+            "note.private",
+            audience=[seat_token(seat.pk)],
+            actor=principal.actor,
+            payload={"text": text, **_seat_payload(seat)},
+        )
+
+
 def note_add(*, session_id: int, principal: Principal, text: str) -> Event:
     """A trainer's note, stamped with the exercise clock for the debrief."""
     principal = _require_trainer(principal)

@@ -58,6 +58,8 @@ COMMANDS: dict[str, Command] = {
            Field("to", arg="to_role"), Field("text")),
         _c("cue.done", "seat", engine.cue_acknowledge, Field("inject", arg="inject_ident")),
         _c("safety.stop", "seat", engine.safety_stop, Field("note", required=False)),
+        _c("item.open", "seat", engine.item_open, Field("item", int)),
+        _c("note.private", "seat", engine.note_private, Field("text")),
         # The trainer
         _c("session.start", "trainer", engine.session_start),
         _c("session.pause", "trainer", engine.session_pause),

@@ -29,9 +29,16 @@ def clock_payload(session: Session) -> dict:
 
 
 def screen_context(*, session: Session, viewer: Viewer) -> dict:
-    """What every live page needs: the session, who looks, the feed so far, the cursor."""
-    events = visible_events(session=session, viewer=viewer)
+    """What every live page needs: the screen's state at the head of the log, and more."""
+    from sessions.projections import project_session
+    from sessions.render import region_context, screen_for
+
+    session.refresh_from_db()  # the cursor and the state must agree
+    state = project_session(session, viewer.perspective, upto_seq=session.last_seq)
+    events = state.feed
     return {
+        **region_context(state),
+        "screen": screen_for(viewer.perspective, viewer.seat.role.kind if viewer.seat else ""),
         "session": session,
         "viewer": viewer,
         "seat": viewer.seat,
@@ -42,7 +49,7 @@ def screen_context(*, session: Session, viewer: Viewer) -> dict:
         # The client resumes from the last seq of the log, visible or not: everything
         # up to here was considered when the page was rendered.
         "last_seq": session.last_seq,
-        "clock": clock_payload(session),
+        "clock": state.clock,
         "phases": list(session.version.phases.all()),
     }
 
@@ -107,3 +114,13 @@ def roster(*, session: Session, request=None) -> dict:
         "seats": rows,
         "lobby": list(LobbyEntry.objects.filter(session=session, state=LobbyEntry.State.WAITING)),
     }
+
+
+def has_received_attachment(*, session: Session, viewer: Viewer, attachment_id: int) -> bool:
+    """Whether an inject carrying this attachment reached the viewer."""
+    for event in Event.objects.filter(session=session, kind="inject.fired"):
+        if viewer.perspective.sees(event.audience) and any(
+            a.get("id") == attachment_id for a in event.payload.get("attachments", [])
+        ):
+            return True
+    return False

@@ -15,5 +15,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/desk/", views.desk, name="desk"),
     path("sessions/<int:session_id>/tablet/", views.tablet, name="tablet"),
     path("sessions/<int:session_id>/leave/", views.leave, name="leave"),
+    path("sessions/<int:session_id>/attachments/<int:attachment_id>/", views.attachment,
+         name="attachment"),
     path("invite/<str:token>/", views.invite, name="invite"),
 ]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from scenarios.models import Role, ScenarioVersion
+from scenarios.models import Attachment, Role, ScenarioVersion
 from sessions import engine, selectors
 from sessions.access import (
     may_steer,
@@ -258,6 +258,28 @@ def tablet(request, session_id: int):
         return redirect("sessions:desk", session_id=session.pk)
     return render(request, "sessions/tablet.html",
                   selectors.screen_context(session=session, viewer=viewer))
+
+
+def attachment(request, session_id: int, attachment_id: int):
+    """An attachment of an inject this viewer has received (the trainer: any of the version)."""
+    session = get_object_or_404(Session, pk=session_id)
+    viewer = viewer_for(session, user=request.user, cookies=request.COOKIES)
+    if viewer is None:
+        raise PermissionDenied
+    found = Attachment.objects.select_related("blob").filter(
+        pk=attachment_id, inject__version_id=session.version_id
+    ).first()
+    if found is None or not (
+        viewer.is_trainer or selectors.has_received_attachment(
+            session=session, viewer=viewer, attachment_id=attachment_id
+        )
+    ):
+        raise Http404(_("Pièce jointe introuvable."))
+    response = HttpResponse(bytes(found.blob.data), content_type=found.blob.content_type)
+    response["Content-Disposition"] = f'inline; filename="{found.path.rsplit("/", 1)[-1]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

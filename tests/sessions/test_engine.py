@@ -416,3 +416,23 @@ def test_refused_command_changes_nothing(session, boss, seated):
             session_id=session.pk, principal=seated["police"], to_role="nobody", text="x"
         )
     assert last_seq(session) == before
+
+
+def test_opening_an_item_is_recorded_once_for_the_seat(session, boss, seated, wall):
+    start(session, boss)
+    wall.advance(61)
+    tick(session)
+    call = Event.objects.get(session=session, kind="inject.fired", payload__inject="call")
+    event = engine.item_open(session_id=session.pk, principal=seated["police"], item=call.seq)
+    assert event.audience == [f"seat:{seated['police'].seat_id}"]
+    assert engine.item_open(session_id=session.pk, principal=seated["police"], item=call.seq) is None
+    with pytest.raises(engine.EngineError) as err:  # not in parquet's world
+        engine.item_open(session_id=session.pk, principal=seated["parquet"], item=call.seq)
+    assert err.value.code == "unknown-item"
+
+
+def test_private_notes_belong_to_the_seat(session, seated):
+    event = engine.note_private(session_id=session.pk, principal=seated["police"], text="Indices")
+    assert Perspective.trainer().sees(event.audience)
+    obs = Seat.objects.get(pk=seated["obs"].seat_id)
+    assert not Perspective.for_seat(obs).sees(event.audience)
