@@ -20,6 +20,7 @@ help: ## List the targets
 
 $(STAMP): requirements.lock pyproject.toml
 	@scripts/check-python.sh $(PYTHON)
+	@scripts/ensure-system.sh gettext libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)

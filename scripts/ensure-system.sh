@@ -10,6 +10,8 @@ declare -A probe=(
   [redis-server]="command -v redis-server"
   [nginx]="command -v nginx"
   [fonts-dejavu-core]="test -d /usr/share/fonts/truetype/dejavu"
+  [libpango-1.0-0]="ldconfig -p | grep -q libpango-1.0.so.0"
+  [libpangoft2-1.0-0]="ldconfig -p | grep -q libpangoft2-1.0.so.0"
 )
 
 missing=()
