@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import SELF
 from django.utils.translation import gettext_lazy as _
 
 from simtrain.env import env_bool, env_int, env_list, env_str
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -52,6 +54,26 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# A strict Content-Security-Policy in every mode, so that tests exercise it: no inline
+# script or style, nothing from another origin. 'self' covers the same-origin
+# WebSocket (ws:/wss:) in current browsers; it is spelled out for older ones.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "ws:", "wss:"],
+        "media-src": [SELF],
+        "object-src": [SELF],  # the in-page PDF viewer embeds same-origin attachments
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 
 ROOT_URLCONF = "simtrain.urls"
 ASGI_APPLICATION = "simtrain.asgi.application"
