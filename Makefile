@@ -58,7 +58,7 @@ lint: install ## Lint and check formatting with ruff
 
 .PHONY: messages
 messages: install ## Extract the strings to translate into locale/*/django.po
-	$(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore=.venv --ignore=static/vendor
+	$(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore=.venv --ignore=static/vendor --ignore=tests --ignore=bench
 
 .PHONY: lock
 lock: ## Re-resolve pyproject.toml into requirements.lock

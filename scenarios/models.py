@@ -237,6 +237,9 @@ class Blob(models.Model):
     content_type = models.CharField(max_length=100)
     data = models.BinaryField()
 
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.content_type}, {self.size} bytes)"
+
 
 class Attachment(ImmutableModel):
     inject = models.ForeignKey(Inject, on_delete=models.CASCADE, related_name="attachments")

@@ -47,3 +47,9 @@ def trainer_client(client, trainer):
 def admin_client_(client, course_admin):
     client.force_login(course_admin)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashers are slow on purpose; tests only need passwords to round-trip.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
