@@ -153,6 +153,15 @@ def _store(checked: CheckedScenario, user: Any) -> ImportResult:
     )
 
 
+def _waits_for(spec: fmt.Inject) -> str | None:
+    """The inject whose firing or answer `spec` waits for."""
+    if spec.after is not None:
+        return spec.after.inject
+    if spec.when is not None and spec.when.decision is not None:
+        return spec.when.decision
+    return None
+
+
 class _VersionWriter:
     """Creates the rows of one version from a validated document.
 
@@ -195,7 +204,15 @@ class _VersionWriter:
             self.actions[action.id] = row
         specs = {inject.id: (order, inject) for order, inject in enumerate(self.doc.injects)}
         for inject in self.doc.injects:
-            self.write_inject(inject.id, specs)
+            # The chain of injects this one waits for, created from its far end; a loop
+            # rather than recursion, as a chain may be thousands of injects long.
+            chain: list[str] = []
+            ident: str | None = inject.id
+            while ident is not None and ident not in self.injects:
+                chain.append(ident)
+                ident = _waits_for(specs[ident][1])  # ends: validation refused cycles
+            for ident in reversed(chain):
+                self.write_inject(*specs[ident])
         for order, objective in enumerate(self.doc.objectives):
             self.write_objective(order, objective)
 
@@ -220,17 +237,15 @@ class _VersionWriter:
             if role.contacts:
                 self.roles[role.id].contacts.set(self.role_rows(role.contacts))
 
-    def write_inject(self, ident: str, specs: dict[str, tuple[int, fmt.Inject]]) -> Inject:
-        if ident in self.injects:
-            return self.injects[ident]
-        order, spec = specs[ident]
+    def write_inject(self, order: int, spec: fmt.Inject) -> None:
+        """Create one inject; the inject it waits for, if any, exists already."""
         fields: dict[str, Any] = {"trigger": Inject.Trigger.MANUAL}
         if spec.at is not None:
             fields.update(trigger=Inject.Trigger.AT, at_s=spec.at)
         elif spec.after is not None:
             fields.update(
                 trigger=Inject.Trigger.AFTER,
-                after_inject=self.write_inject(spec.after.inject, specs),
+                after_inject=self.injects[spec.after.inject],
                 after_delay_s=spec.after.delay,
             )
         elif spec.when is not None and spec.when.action is not None:
@@ -238,7 +253,7 @@ class _VersionWriter:
         elif spec.when is not None:
             fields.update(
                 trigger=Inject.Trigger.DECISION,
-                when_decision=self.write_inject(spec.when.decision, specs),
+                when_decision=self.injects[spec.when.decision],
                 when_option=spec.when.option,
             )
         row = Inject.objects.create(
@@ -270,8 +285,7 @@ class _VersionWriter:
                 title=attachment.title or "",
                 blob=self.blob(attachment.file),
             )
-        self.injects[ident] = row
-        return row
+        self.injects[spec.id] = row
 
     def blob(self, path: str) -> Blob:
         if path not in self.blobs:

@@ -6,8 +6,9 @@ YAML at all (the loader) and a `format` this platform does not read (nothing els
 be judged against the wrong rules).
 
 When some items of a list are malformed, the rest are still checked: each item is
-validated on its own, and references to an item that failed (its id is "tainted")
-are not reported as dangling, since the author's real mistake is the malformed item.
+validated on its own; an item whose malformed keys are all optional is checked
+without them; references to an item that could not be read at all (its id is
+"tainted") are not reported as dangling, since the author's real mistake is that item.
 Warnings are only worked out for a document whose shape is entirely valid.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from scenarios.format.bundle import ATTACHMENT_TYPES, AttachmentProblem, Bundle
-from scenarios.format.errors import Reporter
+from scenarios.format.errors import Diagnostic, Reporter
 from scenarios.format.loader import DataPath, LoadedYaml
 from scenarios.format.schema import (
     FORMAT,
@@ -42,7 +43,7 @@ ALL = "all"
 class Validated:
     doc: Scenario
     files: dict[str, bytes]  # attachment path -> content, for every attachment named
-    warnings: list = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 # --- describing where and what ----------------------------------------------------------
@@ -74,7 +75,7 @@ def _field(path: DataPath) -> str:
 
 
 def _subject(path: DataPath, data: Any) -> str:
-    """ "inject 'x': 'after.delay'" — who and which key, for messages."""
+    """Who and which key, for messages: `inject 'x': 'after.delay'`."""
     owner, rest = _owner(path, data)
     if owner and rest:
         return f"{owner}: '{_field(rest)}'"
@@ -103,6 +104,10 @@ def _show(value: Any) -> str:
 def _choices(expected: str) -> str:
     # pydantic says "'message', 'document' or 'broadcast'"; authors read a plain list.
     return expected.replace("'", "").replace(" or ", ", ")
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
 def _suggest(word: str, known: list[str]) -> str:
@@ -355,7 +360,7 @@ class _Checker:
         if inject.kind != "decision":
             self.report(
                 "unknown-decision",
-                f"{who} decision '{ident}', but inject '{ident}' is a {inject.kind}, "
+                f"{who} decision '{ident}', but inject '{ident}' is {_a(inject.kind)}, "
                 "not a decision",
                 path,
             )
@@ -380,7 +385,8 @@ class _Checker:
             raw = self.data.get(name)
             if isinstance(raw, list):
                 self._duplicates(raw, (name,), f"duplicate {noun} id")
-        for index, item in enumerate(self.data.get("injects") or []):
+        injects = self.data.get("injects")
+        for index, item in enumerate(injects if isinstance(injects, list) else []):
             if isinstance(item, dict) and isinstance(item.get("options"), list):
                 ident = item.get("id")
                 self._duplicates(
@@ -429,14 +435,14 @@ class _Checker:
             if role.kind != "trainee" and role.profession is not None:
                 self.report(
                     "profession-on-non-trainee",
-                    f"{name} is an {role.kind} role; 'profession' is for trainee roles only",
+                    f"{name} is {_a(role.kind)} role; 'profession' is for trainee roles only",
                     (*base, "profession"),
                     key=True,
                 )
             if role.kind != "actor" and role.character is not None:
                 self.report(
                     "character-on-non-actor",
-                    f"{name} is a {role.kind} role; 'character' is for actor roles only",
+                    f"{name} is {_a(role.kind)} role; 'character' is for actor roles only",
                     (*base, "character"),
                     key=True,
                 )
@@ -504,14 +510,14 @@ class _Checker:
             if inject.kind == "cue" and role.kind != "actor":
                 self.report(
                     "cue-to-non-actor",
-                    f"cue '{inject.id}' is sent to '{ident}', a {role.kind} role; "
+                    f"cue '{inject.id}' is sent to '{ident}', {_a(role.kind)} role; "
                     "cues go to actor roles only",
                     (*base, "to", j),
                 )
             if inject.kind == "decision" and role.kind != "trainee":
                 self.report(
                     "decision-to-non-trainee",
-                    f"decision '{inject.id}' is sent to '{ident}', an {role.kind} role; "
+                    f"decision '{inject.id}' is sent to '{ident}', {_a(role.kind)} role; "
                     "only trainee roles answer decisions",
                     (*base, "to", j),
                 )
@@ -524,7 +530,7 @@ class _Checker:
                 if key in given:
                     self.report(
                         "options-on-non-decision",
-                        f"inject '{inject.id}' is a {inject.kind}; '{key}' is for decisions only",
+                        f"inject '{inject.id}' is {_a(inject.kind)}; '{key}' is for decisions only",
                         (*base, key),
                         key=True,
                     )
@@ -549,7 +555,7 @@ class _Checker:
         if inject.kind != "cue" and "cue" in given:
             self.report(
                 "cue-on-non-cue",
-                f"inject '{inject.id}' is a {inject.kind}; a 'cue' block is for kind cue only",
+                f"inject '{inject.id}' is {_a(inject.kind)}; a 'cue' block is for kind cue only",
                 (*base, "cue"),
                 key=True,
             )
@@ -663,15 +669,17 @@ class _Checker:
     def check_cycles(self) -> None:
         # Each inject waits for at most one other: following the chain from each
         # inject either ends or comes back on itself.
-        index_of = {inject.id: index for index, inject in self.injects.items}
+        index_of = {ident: index for ident, (index, _inject) in self.injects.by_id.items()}
         done: set[str] = set()
         for _index, inject in self.injects.items:
             chain: list[str] = []
+            in_chain: set[str] = set()
             current: str | None = inject.id
-            while current is not None and current not in done and current not in chain:
+            while current is not None and current not in done and current not in in_chain:
                 chain.append(current)
+                in_chain.add(current)
                 current = self.dependency(self.injects.get(current))
-            if current is not None and current in chain:
+            if current is not None and current in in_chain:
                 cycle = chain[chain.index(current) :]
                 first = min(cycle, key=lambda ident: index_of[ident])
                 start = cycle.index(first)
@@ -790,18 +798,12 @@ class _Checker:
         self.warn_never_fires(doc, trainees)
 
     def warn_never_fires(self, doc: Scenario, trainees: set[str]) -> None:
-        reasons: dict[str, str | None] = {}
-
-        def reason(inject: Inject) -> str | None:
-            if inject.id in reasons:
-                return reasons[inject.id]
-            reasons[inject.id] = None  # cycles are errors already; stop here
-            found: str | None = None
+        def own_reason(inject: Inject) -> str | None:
             when = inject.when
             if when is not None and when.action is not None:
                 action = self.actions.get(when.action)
                 if action is not None and not trainees & set(action.roles):
-                    found = f"action '{action.id}' can be taken by no trainee"
+                    return f"action '{action.id}' can be taken by no trainee"
             elif when is not None and when.option == OPTION_NONE:
                 decision = self.injects.get(when.decision or "")
                 if (
@@ -809,28 +811,44 @@ class _Checker:
                     and decision.kind == "decision"
                     and decision.deadline is None
                 ):
-                    found = (
+                    return (
                         f"decision '{decision.id}' has no deadline, so option 'none' "
                         "(unanswered in time) never happens"
                     )
-            if found is None:
-                dependency = self.dependency(inject)
-                if dependency is not None and dependency not in self.cyclic:
-                    if reason(self.injects.get(dependency)) is not None:
-                        found = f"it waits for inject '{dependency}', which can never fire"
-            reasons[inject.id] = found
-            return found
+            return None
+
+        # Worked out along each chain of dependencies from its far end, without
+        # recursion: a chain may be thousands of injects long. Cycles are errors
+        # already and end a chain.
+        reasons: dict[str, str | None] = {}
+        for inject in doc.injects:
+            chain: list[Inject] = []
+            in_chain: set[str] = set()
+            current: Inject | None = inject
+            while (
+                current is not None
+                and current.id not in reasons
+                and current.id not in self.cyclic
+                and current.id not in in_chain
+            ):
+                chain.append(current)
+                in_chain.add(current.id)
+                dependency = self.dependency(current)
+                current = self.injects.get(dependency) if dependency is not None else None
+            for item in reversed(chain):
+                why = own_reason(item)
+                dependency = self.dependency(item)
+                if why is None and dependency is not None and reasons.get(dependency):
+                    why = f"it waits for inject '{dependency}', which can never fire"
+                reasons[item.id] = why
 
         for index, inject in enumerate(doc.injects):
-            if inject.id in self.cyclic or self.injects.get(inject.id) is not inject:
-                continue
-            why = reason(inject)
-            if why:
-                trigger = inject.triggers[0] if inject.triggers else "id"
+            why = reasons.get(inject.id)
+            if why and self.injects.get(inject.id) is inject:
                 self.report(
                     "never-fires",
                     f"inject '{inject.id}' can never fire: {why}",
-                    ("injects", index, trigger),
+                    ("injects", index, inject.triggers[0]),
                     key=True,
                 )
 

@@ -116,6 +116,14 @@ class TestCanonicalText:
         assert f"title: '{title}'\n" in out
         assert canonical(("t.yaml", out.encode())).yaml == out
 
+    def test_cue_situations_are_sorted(self):
+        text = BASE.replace(
+            "    title: Joy parle\n",
+            "    title: Joy parle\n    cue:\n      if: {zèbre: Z, avion: A, 'Maman': M}\n",
+        )
+        out = canonical(("t.yaml", text.encode())).yaml
+        assert "      if:\n        Maman: M\n        avion: A\n        zèbre: Z\n" in out
+
     def test_x_keys_are_dropped(self):
         out = canonical(DATA / "external.yaml").yaml
         assert "x-" not in out

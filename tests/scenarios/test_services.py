@@ -204,6 +204,20 @@ class TestImport:
         assert early.after_inject.ident == "late"
         assert [i.ident for i in version.injects.order_by("order")][-2:] == ["early", "late"]
 
+    def test_a_chain_longer_than_the_recursion_limit(self):
+        # `after` chains are followed with loops, not recursion.
+        text = BASE.replace("    deadline: 5m\n", "")
+        text += "  - id: c0\n    kind: call\n    to: police\n    title: C\n"
+        text += "    when: {decision: dec, option: none}\n"
+        text += "".join(
+            f"  - id: c{i}\n    kind: call\n    to: police\n    title: C\n"
+            f"    after: {{inject: c{i - 1}}}\n"
+            for i in range(1, 1200)
+        )
+        result = scenario_import(source=("long.yaml", text.encode()))
+        assert [w.code for w in result.warnings] == ["never-fires"] * 1200
+        assert result.version.injects.get(ident="c1199").after_inject.ident == "c1198"
+
 
 class TestAtomicity:
     def test_a_failing_import_leaves_the_database_unchanged(self):
