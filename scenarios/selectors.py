@@ -354,33 +354,51 @@ def _inject_rows(version: ScenarioVersion) -> list[InjectRow]:
     by_id = {inject.pk: inject for inject in injects}
     planned: dict[int, tuple[int | None, bool, int | None]] = {}
 
-    def plan(inject: Inject, seen: frozenset[int] = frozenset()) -> tuple:
-        """(planned_s, estimated, lower bound for ordering)."""
-        if inject.pk in planned:
-            return planned[inject.pk]
-        result: tuple[int | None, bool, int | None] = (None, False, None)
-        if inject.pk in seen:  # a cycle; the importer refuses them, stay safe anyway
-            return result
-        seen = seen | {inject.pk}
+    unknown: tuple[int | None, bool, int | None] = (None, False, None)
+
+    def parent_of(inject: Inject) -> Inject | None:
+        if inject.trigger == Inject.Trigger.AFTER:
+            return by_id.get(inject.after_inject_id)
+        if inject.trigger == Inject.Trigger.DECISION:
+            return by_id.get(inject.when_decision_id)
+        return None
+
+    def own_plan(inject: Inject, parent: tuple) -> tuple:
+        """(planned_s, estimated, lower bound for ordering), given the parent's plan."""
+        parent_s, _est, parent_bound = parent
         if inject.trigger == Inject.Trigger.AT and inject.at_s is not None:
-            result = (inject.at_s, False, inject.at_s)
-        elif inject.trigger == Inject.Trigger.AFTER and inject.after_inject_id in by_id:
-            parent_s, _est, parent_bound = plan(by_id[inject.after_inject_id], seen)
+            return (inject.at_s, False, inject.at_s)
+        if inject.trigger == Inject.Trigger.AFTER and inject.after_inject_id in by_id:
             delay = inject.after_delay_s or 0
             bound = None if parent_bound is None else parent_bound + delay
-            result = (None if parent_s is None else parent_s + delay, True, bound)
-        elif inject.trigger == Inject.Trigger.DECISION and inject.when_decision_id in by_id:
+            return (None if parent_s is None else parent_s + delay, True, bound)
+        if inject.trigger == Inject.Trigger.DECISION and inject.when_decision_id in by_id:
             decision = by_id[inject.when_decision_id]
-            decision_s, _est, decision_bound = plan(decision, seen)
             if inject.when_option == Inject.OPTION_NONE and decision.deadline_s is not None:
                 deadline = decision.deadline_s
-                exact = None if decision_s is None else decision_s + deadline
-                bound = None if decision_bound is None else decision_bound + deadline
-                result = (exact, True, bound)
-            else:  # fires whenever a trainee answers: no time, but not before the question
-                result = (None, False, decision_bound)
-        planned[inject.pk] = result
-        return result
+                exact = None if parent_s is None else parent_s + deadline
+                bound = None if parent_bound is None else parent_bound + deadline
+                return (exact, True, bound)
+            # Fires whenever a trainee answers: no time, but not before the question.
+            return (None, False, parent_bound)
+        return unknown
+
+    def plan(root: Inject) -> tuple:
+        # Iterative, parents first: trigger chains can be longer than the recursion limit.
+        stack, on_stack = [root], {root.pk}
+        while stack:
+            inject = stack[-1]
+            parent = parent_of(inject)
+            if parent is not None and parent.pk not in planned and parent.pk not in on_stack:
+                stack.append(parent)
+                on_stack.add(parent.pk)
+                continue
+            # A parent still on the stack is a cycle (the importer refuses them): unknown.
+            parent_plan = planned.get(parent.pk, unknown) if parent is not None else unknown
+            planned[inject.pk] = own_plan(inject, parent_plan)
+            stack.pop()
+            on_stack.discard(inject.pk)
+        return planned[root.pk]
 
     rows = []
     for inject in injects:

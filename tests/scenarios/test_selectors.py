@@ -273,3 +273,20 @@ def test_text_diff_numbers_lines_and_marks_changes():
     assert ("added", None, 5, "e") in kinds
     assert selectors.diff_stats(lines) == (2, 1)
     assert selectors.text_diff(old=old, new=old) == []
+
+
+@pytest.mark.django_db
+def test_a_trigger_chain_longer_than_the_recursion_limit_is_planned():
+    from scenarios import selectors
+    from scenarios.models import Inject
+    from tests.factories import InjectFactory, RoleFactory, ScenarioVersionFactory
+
+    version = ScenarioVersionFactory()
+    role = RoleFactory(version=version)
+    parent = InjectFactory(version=version, order=0, trigger=Inject.Trigger.AT, at_s=10,
+                           recipients=[role])
+    for n in range(1, 1500):
+        parent = InjectFactory(version=version, order=n, trigger=Inject.Trigger.AFTER,
+                               after_inject=parent, after_delay_s=1, recipients=[role])
+    rows = selectors.inject_timeline(version=version, role="", kind="", sort="")
+    assert rows[-1].planned_s == 10 + 1499
