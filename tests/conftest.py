@@ -53,3 +53,16 @@ def admin_client_(client, course_admin):
 def _fast_password_hashing(settings):
     # Real hashers are slow on purpose; tests only need passwords to round-trip.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version_caches():
+    # Per-process caches keyed by version id (versions are immutable in production);
+    # a test database reuses ids after rollbacks, so each test starts clean.
+    from sessions import clock, projections
+
+    clock._timed_injects.cache_clear()
+    projections.plan_for.cache_clear()
+    yield
+    clock._timed_injects.cache_clear()
+    projections.plan_for.cache_clear()
