@@ -1,0 +1,394 @@
+"""Every URL and every WebSocket command, against every persona: allowed or denied.
+
+The tables below are the permission policy, written down. A URL pattern or a socket
+command that is missing from them fails the suite, so the matrix cannot go stale.
+IDOR probes use the ids of another session, another version's attachment, and an
+attachment that reached another role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from scenarios.models import Attachment, Blob, Inject
+from sessions import engine, protocol
+from sessions.access import pass_cookie_name, sign_pass
+from sessions.models import Event, Seat
+from simtrain.asgi import application
+from tests.factories import UserFactory
+
+PERSONAS = (
+    "anonymous", "outsider", "trainee_a", "trainee_b", "actor", "observer", "freed",
+    "other_trainer", "trainer", "course_admin",
+)
+STEER = {"trainer", "course_admin"}
+SEATED = {"trainee_a", "trainee_b", "actor", "observer"}
+ALL = set(PERSONAS)
+ADMIN = {"course_admin"}
+# A session of another trainer: its own trainer and course admins, nobody from ours.
+OTHERS = {"other_trainer", "course_admin"}
+TRAINERS = {"trainer", "other_trainer", "course_admin"}
+
+
+@dataclass
+class World:
+    session: object
+    other: object  # a session of another trainer
+    version: object
+    attachment: int  # reached police only
+    foreign_attachment: int  # of another version
+    seats: dict
+    keys: dict
+    users: dict
+
+
+@pytest.fixture
+def world(db, groups, live_version, wall):
+    cache.clear()
+    users = {
+        "trainer": UserFactory(username="t-main"),
+        "other_trainer": UserFactory(username="t-other"),
+        "course_admin": UserFactory(username="t-admin", is_staff=True),
+    }
+    users["trainer"].groups.add(groups["trainer"])
+    users["other_trainer"].groups.add(groups["trainer"])
+    users["course_admin"].groups.add(groups["course_admin"])
+    session = engine.session_create(version=live_version, trainer=users["trainer"], title="S")
+    other = engine.session_create(version=live_version, trainer=users["other_trainer"],
+                                  title="S2")
+    blob = Blob.objects.create(sha256="a" * 64, size=5, content_type="text/plain", data=b"hello")
+    call = Inject.objects.get(version=live_version, ident="call")
+    attachment = Attachment.objects.create(inject=call, order=0, path="pv.txt", blob=blob)
+    from tests.factories import InjectFactory, ScenarioVersionFactory
+
+    elsewhere = InjectFactory(version=ScenarioVersionFactory())
+    foreign = Attachment.objects.create(inject=elsewhere, order=0, path="x.txt", blob=blob)
+    keys, seats = {}, {}
+    for persona, role in (("trainee_a", "police"), ("trainee_b", "parquet"), ("actor", "joy"),
+                          ("observer", "obs")):
+        seat = Seat.objects.get(session=session, role__ident=role)
+        keys[persona] = f"key-{persona}"
+        engine.seat_claim(session_id=session.pk, seat_id=seat.pk, name=persona,
+                          pass_key=keys[persona])
+        seats[persona] = seat
+    spare = Seat.objects.create(session=session, role=seats["trainee_a"].role, number=2)
+    keys["freed"] = "key-freed"
+    engine.seat_claim(session_id=session.pk, seat_id=spare.pk, name="freed",
+                      pass_key=keys["freed"])
+    boss = engine.TrainerPrincipal(user_id=users["trainer"].pk)
+    engine.seat_free(session_id=session.pk, principal=boss, seat_id=spare.pk)
+    engine.session_start(session_id=session.pk, principal=boss)
+    engine.inject_fire(session_id=session.pk, principal=boss, inject_ident="call")
+    return World(session=session, other=other, version=live_version, attachment=attachment.pk,
+                 foreign_attachment=foreign.pk, seats=seats, keys=keys, users=users)
+
+
+def client_for(persona: str, w: World) -> Client:
+    client = Client()
+    if persona in w.users:
+        client.force_login(w.users[persona])
+    elif persona in w.keys:
+        client.cookies[pass_cookie_name(w.session.pk)] = sign_pass(w.session.pk, w.keys[persona])
+    elif persona == "outsider":
+        response = client.post(reverse("sessions:join"), {"code": w.session.code})
+        assert response.status_code == 302
+    return client
+
+
+def denied(response, *, redirects_deny: bool = True) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    if redirects_deny and response.status_code in (301, 302):
+        target = response["Location"]
+        return target.startswith(("/login/", "/join/")) or target.endswith("/join/")
+    return False
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset
+    method: str = "GET"
+    kwargs: object = None  # callable(World) -> dict
+    data: object = None  # callable(World) -> dict, for POST
+    # Public pages that send people on (home → join, logout → login) are not refusals.
+    redirects_deny: bool = True
+
+
+def rule(allowed, method="GET", kwargs=None, data=None, redirects_deny=True) -> Rule:
+    return Rule(frozenset(allowed), method, kwargs, data, redirects_deny)
+
+
+S = lambda w: {"session_id": w.session.pk}  # noqa: E731
+S2 = lambda w: {"session_id": w.other.pk}  # noqa: E731
+VERSION = lambda w: {"slug": w.version.scenario.slug, "number": w.version.number}  # noqa: E731
+
+# The policy. Keys are URL names (namespace:name); a second entry for the same name
+# (suffix "@…") probes another object (IDOR).
+URLS: dict[str, Rule] = {
+    "home": rule(ALL, redirects_deny=False),
+    "healthz": rule(ALL),
+    "login": rule(ALL),
+    "logout": rule(ALL, method="POST", redirects_deny=False),
+    "set_language": rule(ALL, method="POST", data=lambda w: {"language": "en"}),
+    "scenarios:library": rule(TRAINERS),
+    "scenarios:import": rule(TRAINERS),
+    "scenarios:schema": rule(ALL),
+    "scenarios:latest": rule(TRAINERS, kwargs=lambda w: {"slug": w.version.scenario.slug}),
+    "scenarios:history": rule(TRAINERS, kwargs=lambda w: {"slug": w.version.scenario.slug}),
+    "scenarios:version": rule(TRAINERS, kwargs=VERSION),
+    "scenarios:receives": rule(TRAINERS, kwargs=VERSION),
+    "scenarios:attachment": rule(TRAINERS, kwargs=lambda w: {**VERSION(w),
+                                                             "attachment_id": w.attachment}),
+    "scenarios:attachment@foreign-version": rule(
+        set(), kwargs=lambda w: {**VERSION(w), "attachment_id": w.foreign_attachment}),
+    "scenarios:export_yaml": rule(TRAINERS, kwargs=VERSION),
+    "scenarios:export_zip": rule(TRAINERS, kwargs=VERSION),
+    "sessions:list": rule(TRAINERS),
+    "sessions:new": rule(TRAINERS, kwargs=lambda w: {"version_id": w.version.pk}),
+    "sessions:control": rule(STEER, kwargs=S),
+    "sessions:control@other-session": rule(OTHERS, kwargs=S2),
+    "sessions:room": rule(STEER, kwargs=S),
+    "sessions:adhoc": rule(STEER, method="POST", kwargs=S, data=lambda w: {}),
+    "sessions:pack": rule(STEER, kwargs=S),
+    "sessions:pack_pdf": rule(STEER, kwargs=S),
+    "sessions:seat_qr": rule(STEER, kwargs=lambda w: {**S(w), "seat_id": w.seats["actor"].pk}),
+    "sessions:seat_qr@other-session": rule(
+        OTHERS, kwargs=lambda w: {**S2(w), "seat_id": w.other.seats.first().pk}),
+    "sessions:seat_qr@seat-of-other-session": rule(
+        set(), kwargs=lambda w: {**S(w), "seat_id": w.other.seats.first().pk}),
+    "sessions:seat_invitation": rule(
+        STEER, kwargs=lambda w: {**S(w), "seat_id": w.seats["actor"].pk}),
+    "sessions:join": rule(ALL),
+    # Seated people are sent on to their screen; only the code opens the seat list.
+    "sessions:seats": rule(SEATED | {"outsider"}, kwargs=S),
+    "sessions:lobby": rule(SEATED, kwargs=S),
+    # The trainer (and an admin) may look at the participant screens of their session.
+    "sessions:desk": rule(SEATED | STEER, kwargs=S),
+    "sessions:desk@other-session": rule(OTHERS, kwargs=S2),
+    "actors:tablet": rule(SEATED | STEER, kwargs=S),
+    "sessions:leave": rule(ALL, method="POST", kwargs=S, redirects_deny=False),
+    "sessions:attachment": rule(
+        {"trainee_a", "observer"} | STEER,
+        kwargs=lambda w: {**S(w), "attachment_id": str(w.attachment)}),
+    "sessions:attachment@other-session": rule(
+        OTHERS, kwargs=lambda w: {**S2(w), "attachment_id": str(w.attachment)}),
+    "sessions:attachment_text": rule(
+        {"trainee_a", "observer"} | STEER,
+        kwargs=lambda w: {**S(w), "attachment_id": str(w.attachment)}),
+    "sessions:invite": rule(ALL, kwargs=lambda w: {"token": w.seats["actor"].invite_token}),
+    "sessions:invite@stale": rule(set(), kwargs=lambda w: {"token": "x" * 43}),
+    "sessions:replay": rule(STEER, kwargs=S),
+    "sessions:replay@other-session": rule(OTHERS, kwargs=S2),
+    "sessions:replay_frame": rule(STEER, kwargs=S),
+    "sessions:report": rule(STEER, kwargs=S),
+    "sessions:report@other-session": rule(OTHERS, kwargs=S2),
+    "sessions:report_pdf": rule(STEER, kwargs=S),
+    "sessions:report_rate": rule(STEER, method="POST", kwargs=S, data=lambda w: {}),
+    "sessions:report_debrief": rule(STEER, method="POST", kwargs=S, data=lambda w: {}),
+    "sessions:rate": rule({"observer"} | STEER, kwargs=S),
+    "sessions:export_json": rule(STEER, kwargs=S),
+    "sessions:export_json@other-session": rule(OTHERS, kwargs=S2),
+    "sessions:export_csv": rule(STEER, kwargs=S),
+    "sessions:delete": rule(ADMIN, kwargs=S),
+    "sessions:archive": rule(ADMIN),
+    "sessions:archive_retention": rule(ADMIN, method="POST", data=lambda w: {}),
+}
+
+# Django's admin has its own, tested permission system; it is probed as a whole.
+EXEMPT_PREFIXES = ("admin/",)
+
+
+def url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, prefix="", namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if str(p.pattern).startswith(EXEMPT_PREFIXES):
+                    continue
+                ns = namespace + (f"{p.namespace}:" if p.namespace else "")
+                walk(p.url_patterns, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern):
+                assert p.name, f"unnamed URL pattern {prefix}{p.pattern}"
+                names.add(namespace + p.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    covered = {key.split("@")[0] for key in URLS}
+    assert url_names() - covered == set(), "add these URLs to the permission matrix"
+    assert covered - url_names() == set(), "these matrix entries name no URL"
+
+
+@pytest.mark.parametrize("key", sorted(URLS))
+def test_url_permissions(world, key):
+    entry = URLS[key]
+    url = reverse(key.split("@")[0], kwargs=entry.kwargs(world) if entry.kwargs else None)
+    wrong = []
+    for persona in PERSONAS:
+        client = client_for(persona, world)
+        if entry.method == "POST":
+            response = client.post(url, entry.data(world) if entry.data else {})
+        else:
+            response = client.get(url)
+        assert response.status_code < 500, (persona, url, response.status_code)
+        if denied(response, redirects_deny=entry.redirects_deny) == (persona in entry.allowed):
+            wrong.append(f"{persona}: {response.status_code} {response.get('Location', '')}")
+    assert not wrong, f"{key} {url}: " + "; ".join(wrong)
+
+
+def test_admin_is_for_course_admins_only(world):
+    for persona in PERSONAS:
+        response = client_for(persona, world).get("/admin/")
+        allowed = persona == "course_admin"
+        assert (response.status_code == 200) == allowed, (persona, response.status_code)
+
+
+# --- WebSocket commands ---------------------------------------------------------------------
+
+SOCKET_PERSONAS = ("trainer", "trainee_a", "actor", "observer", "other_trainer", "freed")
+SEAT_CMDS = {"trainee_a", "actor", "observer"}
+# Who gets past the permission checks for each command (other refusals — unknown
+# inject, already answered … — are about the arguments, not the persona).
+COMMANDS: dict[str, set[str]] = {
+    "decision.answer": SEAT_CMDS,
+    "action.take": SEAT_CMDS,
+    "message.send": {"trainee_a", "actor"},  # observers act on nothing
+    "cue.done": SEAT_CMDS,
+    "safety.stop": SEAT_CMDS,
+    "item.open": SEAT_CMDS,
+    "note.private": SEAT_CMDS,
+    "session.start": {"trainer"},
+    "session.pause": {"trainer"},
+    "session.resume": {"trainer"},
+    "session.end": {"trainer"},
+    "clock.speed": {"trainer"},
+    "clock.jump": {"trainer"},
+    "inject.fire": {"trainer"},
+    "inject.skip": {"trainer"},
+    "inject.adhoc": {"trainer"},
+    "decision.reopen": {"trainer"},
+    "thread.write": {"trainer"},
+    "note.add": {"trainer"},
+    "seat.free": {"trainer"},
+    "seat.assign": {"trainer"},
+    "lobby.dismiss": {"trainer"},
+    "objective.rate": {"trainer", "observer"},
+    "debrief.add": {"trainer"},
+}
+# Harmless arguments: refusals for arguments are fine, what matters is "forbidden".
+ARGS = {
+    "decision.answer": {"inject": "nope", "option": "x"},
+    "action.take": {"action": "nope"},
+    "message.send": {"to": "parquet", "text": "bonjour"},
+    "cue.done": {"inject": "nope"},
+    "safety.stop": {},
+    "item.open": {"item": 999999},
+    "note.private": {"text": "note"},
+    "clock.speed": {"speed": 1},
+    "clock.jump": {"phase": "nope"},
+    "inject.fire": {"inject": "nope"},
+    "inject.skip": {"inject": "nope"},
+    "inject.adhoc": {"title": "x", "roles": ["nope"]},
+    "decision.reopen": {"inject": "nope", "role": "police"},
+    "thread.write": {"from": "police", "to": "parquet", "text": "x"},
+    "note.add": {"text": "x"},
+    "seat.free": {"seat": 999999},
+    "seat.assign": {"seat": 999999, "entry": 999999},
+    "lobby.dismiss": {"entry": 999999},
+    "objective.rate": {"objective": "nope", "level": 2},
+    "debrief.add": {"kind": "plus", "text": "x"},
+}
+DENIED = {"forbidden", "seat-lost"}
+
+
+def test_every_socket_command_is_in_the_matrix():
+    assert set(protocol.COMMANDS) == set(COMMANDS)
+    assert set(ARGS) | {"session.start", "session.pause", "session.resume", "session.end"} \
+        == set(COMMANDS)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("persona", SOCKET_PERSONAS)
+async def test_socket_command_permissions(persona, groups, live_version, wall, monkeypatch):
+    from sessions import consumers
+
+    monkeypatch.setattr(consumers, "RATE_CAPACITY", 1000)
+    w = await database_sync_to_async(_world_for_sockets)(groups, live_version)
+    headers = [(b"origin", b"http://localhost")]
+    if persona in w.users:
+        client = await database_sync_to_async(Client)()
+        await database_sync_to_async(client.force_login)(w.users[persona])
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    else:
+        cookie = f"{pass_cookie_name(w.session.pk)}={sign_pass(w.session.pk, w.keys[persona])}"
+        headers.append((b"cookie", cookie.encode()))
+    comm = WebsocketCommunicator(application, f"/ws/sessions/{w.session.pk}/", headers=headers)
+    connected, _ = await comm.connect()
+    assert connected
+    first = await comm.receive_output(timeout=3)
+    if first["type"] == "websocket.close":
+        assert persona in ("other_trainer", "freed")  # refused at the door: 4403 / 4401
+        assert all(persona not in allowed for allowed in COMMANDS.values())
+        return
+    wrong = []
+    # Read-only and harmless first; the clock commands last (end stops everything).
+    order = [c for c in COMMANDS if not c.startswith("session.")] + [
+        "session.start", "session.pause", "session.resume", "session.end"]
+    for cmd in order:
+        while not await comm.receive_nothing(timeout=0.05):
+            await comm.receive_output()
+        await comm.send_to(text_data=json.dumps({"cmd": cmd, **ARGS.get(cmd, {})}))
+        code = await _answer(comm)
+        refused = code in DENIED
+        if refused == (persona in COMMANDS[cmd]):
+            wrong.append(f"{cmd}: {code or 'accepted'}")
+    await comm.disconnect()
+    assert not wrong, f"{persona}: " + "; ".join(wrong)
+
+
+async def _answer(comm) -> str | None:
+    """The error code the command earned, or None once the socket stays quiet."""
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while asyncio.get_running_loop().time() < deadline:
+        if await comm.receive_nothing(timeout=0.15):
+            return None
+        output = await comm.receive_output()
+        text = output.get("text", "") or ""
+        if text.startswith("<!--error:"):
+            return text[len("<!--error:"):].split("-->")[0]
+    return None
+
+
+def _world_for_sockets(groups, version) -> World:
+    users = {"trainer": UserFactory(username="ws-main"),
+             "other_trainer": UserFactory(username="ws-other")}
+    for user in users.values():
+        user.groups.add(groups["trainer"])
+    session = engine.session_create(version=version, trainer=users["trainer"], title="WS")
+    keys = {}
+    for persona, role in (("trainee_a", "police"), ("actor", "joy"), ("observer", "obs"),
+                          ("freed", "parquet")):
+        seat = Seat.objects.get(session=session, role__ident=role)
+        keys[persona] = f"ws-{persona}"
+        engine.seat_claim(session_id=session.pk, seat_id=seat.pk, name=persona,
+                          pass_key=keys[persona])
+    boss = engine.TrainerPrincipal(user_id=users["trainer"].pk)
+    engine.seat_free(session_id=session.pk, principal=boss,
+                     seat_id=Seat.objects.get(session=session, role__ident="parquet").pk)
+    engine.session_start(session_id=session.pk, principal=boss)
+    assert Event.objects.filter(session=session).exists()
+    return World(session=session, other=None, version=version, attachment=0,
+                 foreign_attachment=0, seats={}, keys=keys, users=users)
