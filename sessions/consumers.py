@@ -1,10 +1,13 @@
 """One WebSocket per participant: authenticate, catch up from `after`, then stream.
 
-Delivery is pull-based: the channel layer only rings a doorbell; on each ring (and on
-a periodic flush, in case a ring was lost) the consumer reads the events after the
-last seq it sent, keeps those its perspective may see, renders them and sends them in
-order. The client drops any seq it already holds. Result: at-least-once on the wire,
-exactly-once on screen, in order, across drops and restarts.
+Delivery is pull-based: the channel layer only rings a doorbell, which this process's
+hub (`sessions.hub`) hears once for all its sockets of the session; the hub reads the
+new events once and wakes the consumers that may see one of them (and, every 2 s,
+checks `last_seq` in case a ring was lost). Each consumer then folds the events after
+the last seq it sent into its own screen state, keeps those its perspective may see,
+and sends their frames in order — rendered once per class of equivalent viewers
+(`render.FrameCache`). The client drops any seq it already holds. Result:
+at-least-once on the wire, exactly-once on screen, in order, across drops and restarts.
 """
 
 from __future__ import annotations
@@ -22,10 +25,17 @@ from django.utils import translation
 
 from sessions import engine, protocol
 from sessions.access import Viewer, seat_still_held, viewer_for
-from sessions.fanout import session_group
+from sessions.hub import FLUSH_EVERY_S, Feed, hub  # noqa: F401 (FLUSH_EVERY_S: documented here)
 from sessions.models import Event, Session
-from sessions.projections import apply, project_session
-from sessions.render import error_frame, frame, reload_frame, screen_for
+from sessions.projections import ScreenState, apply, new_state, plan_for, session_seats
+from sessions.render import (
+    ROOM,
+    batch_frames,
+    error_frame,
+    reload_frame,
+    screen_for,
+    seat_only,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +43,14 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_UNAVAILABLE = 1013  # try again later (the database is unreachable)
 
-FLUSH_EVERY_S = 2.0  # recovers a lost doorbell
-BATCH = 500  # events read per query while catching up
+BATCH = 500  # events read per query while catching up from the database
 RATE_CAPACITY = 20  # commands in a burst …
 RATE_PER_S = 5.0  # … refilled at this rate
+# No configured layer has this name, so Channels gives the consumer no channel of its
+# own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
+NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
 
 
 class TokenBucket:
@@ -56,8 +69,11 @@ class TokenBucket:
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = NO_CHANNEL
     session_id: int
     viewer: Viewer | None = None
+    feed: Feed | None = None
+    state: ScreenState | None = None
     sent_seq: int = 0
 
     async def connect(self):
@@ -65,36 +81,48 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.language = self._language()
         self.bucket = TokenBucket(RATE_CAPACITY, RATE_PER_S)
         self.flush_lock = asyncio.Lock()
-        self.flusher: asyncio.Task | None = None
+        self.waking = False
+        self.ahead = False
+        self.private: tuple[int, ...] = ()  # seqs of seat-only events folded in
         # Accept, then close with a 4xxx code: a refused handshake looks like a network
         # error to the browser, which would retry forever.
         await self.accept()
-        code, viewer = await database_sync_to_async(self._authenticate)()
+        code, viewer, version_id = await database_sync_to_async(self._authenticate)()
         if viewer is None:
             await self.close(code=code)
             return
-        self.viewer = viewer
+        if self._query().get("screen") == "room":
+            # The projector: the trainer's login, but only what every seat may see, and
+            # read-only (it takes no command).
+            if not viewer.is_trainer:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            viewer = Viewer(ROOM, viewer.principal)
+        self.viewer, self.perspective, self.version_id = viewer, viewer.perspective, version_id
         self.screen = screen_for(viewer.perspective, viewer.seat.role.kind if viewer.seat else "")
-        await database_sync_to_async(self._reset)(self._after_param())
-        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        try:
+            self.feed = await hub().join(self.session_id, self)
+            async with self.flush_lock:
+                await self._reset(self._after_param())
+        except Exception:
+            log.exception("could not open session %s", self.session_id)
+            self.viewer = None
+            await self.close(code=CLOSE_UNAVAILABLE)
+            return
         if viewer.seat is not None:
             await self._engine(engine.presence_set, principal=viewer.principal, connected=True)
         await self.flush()
-        self.flusher = asyncio.ensure_future(self._flush_periodically())
 
     async def disconnect(self, code):
-        if self.flusher is not None:
-            self.flusher.cancel()
-        if self.viewer is None:
+        viewer, self.viewer = self.viewer, None  # stops any flush still scheduled
+        if self.feed is not None:
+            self.feed.hub.leave(self.session_id, self)
+        if viewer is None or viewer.seat is None:
             return
-        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
-        if self.viewer.seat is not None:
-            try:
-                await self._engine(
-                    engine.presence_set, principal=self.viewer.principal, connected=False
-                )
-            except engine.EngineError:
-                pass  # the seat was freed meanwhile: nothing to record
+        try:
+            await self._engine(engine.presence_set, principal=viewer.principal, connected=False)
+        except engine.EngineError:
+            pass  # the seat was freed meanwhile: nothing to record
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -115,13 +143,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 if isinstance(after, bool) or not isinstance(after, int) or after < 0:
                     raise protocol.FrameError("bad-field", "'after' must be a seq (int >= 0)")
                 async with self.flush_lock:
-                    await database_sync_to_async(self._reset)(after)
+                    await self._reset(after)
                 await self.flush()
                 return
             if cmd == "ping":
                 await self.send(text_data="<!--pong-->")
                 return
             command = protocol.COMMANDS[cmd]
+            if self.screen == "room":
+                raise protocol.FrameError("forbidden", "the room display takes no command")
             if command.who == "trainer" and not self.viewer.is_trainer:
                 raise protocol.FrameError("forbidden", "this command is for the trainer")
             if command.who == "seat" and self.viewer.seat is None:
@@ -144,22 +174,51 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # --- outbound -------------------------------------------------------------------------
 
-    async def doorbell(self, message):
-        if message.get("seq", 0) > self.sent_seq:
+    def interested(self, audiences: set[tuple[str, ...]], freed_seats: set[int]) -> bool:
+        """Called by the hub: does a batch with these audiences concern this screen?"""
+        viewer = self.viewer
+        if viewer is None or self.state is None:
+            return False
+        if viewer.is_trainer or (viewer.seat is not None and viewer.seat.pk in freed_seats):
+            return True
+        return any(viewer.perspective.sees(audience) for audience in audiences)
+
+    def wake(self) -> None:
+        """Called by the hub: the feed has new events for us. Flushes once, soon."""
+        if not self.waking:
+            self.waking = True
+            asyncio.ensure_future(self._woken())
+
+    async def _woken(self):
+        self.waking = False
+        try:
             await self.flush()
+        except Exception:
+            log.exception("flush of session %s failed", self.session_id)
 
     async def flush(self):
-        if self.viewer is None:
+        if self.viewer is None or self.feed is None:
             return
         async with self.flush_lock:
+            if self.viewer is None:
+                return
+            if self.ahead:  # the client holds more than the log: it must reload
+                self.ahead = False
+                await self.send(text_data=reload_frame())
             while True:
-                ok, frames, scanned_to, more = await database_sync_to_async(self._load)(
-                    self.sent_seq
-                )
-                if not ok:
-                    self.viewer = None
-                    await self.close(code=CLOSE_FORBIDDEN)
-                    return
+                events = self.feed.after(self.sent_seq)
+                if events is not None and not self._seat_freed_in(events):
+                    frames, scanned_to, more = self._frames(events), None, False
+                    if events:
+                        scanned_to = events[-1].seq
+                else:  # beyond the tail, or our seat changed hands: ask the database
+                    ok, frames, scanned_to, more = await database_sync_to_async(self._load)(
+                        self.sent_seq
+                    )
+                    if not ok:
+                        self.viewer = None
+                        await self.close(code=CLOSE_FORBIDDEN)
+                        return
                 for text in frames:
                     await self.send(text_data=text)
                 if scanned_to is None:
@@ -168,21 +227,63 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 if not more:
                     return
 
-    async def _flush_periodically(self):
-        try:
-            while True:
-                await asyncio.sleep(FLUSH_EVERY_S)
-                await self.flush()
-        except asyncio.CancelledError:
-            pass
+    def _fold(self, event: Event) -> set[str] | None:
+        """Fold one event into the screen state; the changed regions, None if not ours."""
+        perspective = self.perspective
+        if not perspective.sees(event.audience):
+            self.state.last_seq = event.seq
+            return None
+        changed = apply(self.state, event)
+        if seat_only(perspective, event.audience):
+            self.private += (event.seq,)
+        return changed
+
+    def _folded(self, events: list[Event]) -> list[tuple[Event, set[str]]]:
+        folded = []
+        for event in events:
+            changed = self._fold(event)
+            if changed is not None:
+                folded.append((event, changed))
+        return folded
+
+    def _frames(self, events: list[Event]) -> list[str]:
+        """Frames from the feed, in the event loop: no I/O, renders shared per class."""
+        return batch_frames(
+            self._folded(events), self.state, self.screen, language=self.language,
+            render=lambda event, regions: self.feed.frames.frame(
+                event, self.state, regions, self.screen, language=self.language,
+                private=self.private,
+            ),
+        )
+
+    def _seat_freed_in(self, events: list[Event]) -> bool:
+        seat = self.viewer.seat
+        return seat is not None and any(
+            event.kind == "seat.freed" and event.payload.get("seat") == seat.pk
+            for event in events
+        )
+
+    async def _reset(self, after: int) -> None:
+        """Rebuild this screen's state as the client holds it: the log up to `after`."""
+        if after > self.feed.last_seq:  # the client may know a seq our tail has not read yet
+            await self.feed.catch_up()
+        self.sent_seq = min(after, self.feed.last_seq)
+        self.ahead = after > self.feed.last_seq
+        events = self.feed.upto(self.sent_seq)
+        if events is None:  # the head of a long log has left the tail
+            events = await database_sync_to_async(self._log_upto)(self.sent_seq)
+        self.state = new_state(self.perspective, self.version_id, self.session_id)
+        self.private = ()
+        for event in events:
+            self._fold(event)
 
     # --- in worker threads ----------------------------------------------------------------
 
-    def _authenticate(self) -> tuple[int, Viewer | None]:
+    def _authenticate(self) -> tuple[int, Viewer | None, int]:
         close_old_connections()
         session = Session.objects.filter(pk=self.session_id).first()
         if session is None:
-            return CLOSE_NOT_FOUND, None
+            return CLOSE_NOT_FOUND, None, 0
         user = self.scope.get("user")
         viewer = viewer_for(
             session, user=user, cookies=self.scope.get("cookies", {}),
@@ -190,21 +291,24 @@ class SessionConsumer(AsyncWebsocketConsumer):
         )
         if viewer is None:
             authenticated = getattr(user, "is_authenticated", False)
-            return (CLOSE_FORBIDDEN if authenticated else CLOSE_UNAUTHENTICATED), None
-        return 0, viewer
+            return (CLOSE_FORBIDDEN if authenticated else CLOSE_UNAUTHENTICATED), None, 0
+        plan_for(session.version_id)  # loaded here, so the event loop never queries it
+        session_seats(session.pk)  # the roster's seats, likewise
+        return 0, viewer, session.version_id
 
-    def _reset(self, after: int) -> None:
-        """Rebuild this screen's state as the client holds it: the log up to `after`."""
+    def _log_upto(self, seq: int) -> list[Event]:
         close_old_connections()
-        session = Session.objects.get(pk=self.session_id)
-        self.sent_seq = min(after, session.last_seq)
-        self.ahead = after > session.last_seq
-        self.state = project_session(session, self.viewer.perspective, upto_seq=self.sent_seq)
+        return list(
+            Event.objects.filter(session_id=self.session_id, seq__lte=seq)
+            .order_by("seq")
+            .iterator(chunk_size=2000)
+        )
 
     def _load(self, after: int) -> tuple[bool, list[str], int | None, bool]:
-        """Frames after `after` for this viewer: (seat still held, frames, scanned to, more).
+        """Frames after `after` from the database: (seat still held, frames, scanned to, more).
 
-        Every flush re-checks the seat, so a freed seat loses its stream at once.
+        The path for cursors beyond the feed's tail, and whenever our seat was freed:
+        a freed seat loses its stream at once.
         """
         close_old_connections()
         viewer = self.viewer
@@ -212,25 +316,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
             viewer.seat.pk, viewer.principal.pass_key
         ):
             return False, [], None, False
-        last_seq = (
-            Session.objects.filter(pk=self.session_id).values_list("last_seq", flat=True).first()
-        ) or 0
-        if self.ahead:  # the client holds more than the log: it must reload
-            self.ahead = False
-            return True, [reload_frame()], last_seq, False
         events = list(
             Event.objects.filter(session_id=self.session_id, seq__gt=after).order_by("seq")[:BATCH]
         )
         if not events:
             return True, [], None, False
-        frames = []
-        for event in events:
-            if viewer.perspective.sees(event.audience):
-                changed = apply(self.state, event)
-                frames.append(frame(event, self.state, changed, self.screen,
-                                    language=self.language))
-            else:
-                self.state.last_seq = event.seq
+        frames = batch_frames(self._folded(events), self.state, self.screen,
+                              language=self.language)
         return True, frames, events[-1].seq, len(events) == BATCH
 
     # --- helpers ----------------------------------------------------------------------------

@@ -11,7 +11,9 @@ and the engine decides *whether* they may.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scenarios.models import Action, Inject, Role
+from scenarios.format.bundle import ATTACHMENT_TYPES
+from scenarios.models import Action, Blob, Inject, Role
 from sessions import clock
 from sessions.audience import EVERYONE, role_token, seat_token
 from sessions.models import (
@@ -695,6 +698,15 @@ def inject_skip(*, session_id: int, principal: Principal, inject_ident: str) -> 
         )
 
 
+def _store_blob(content: bytes, content_type: str) -> Blob:
+    digest = hashlib.sha256(content).hexdigest()
+    blob, _created = Blob.objects.get_or_create(
+        sha256=digest,
+        defaults={"size": len(content), "content_type": content_type, "data": content},
+    )
+    return blob
+
+
 ADHOC_KINDS = (
     Inject.Kind.MESSAGE,
     Inject.Kind.DOCUMENT,
@@ -702,6 +714,52 @@ ADHOC_KINDS = (
     Inject.Kind.SCENE,
     Inject.Kind.BROADCAST,
 )
+
+
+MAX_ADHOC_FILES = 5
+MAX_ADHOC_FILE_BYTES = 20 * 1024 * 1024
+
+
+def _adhoc_files(files: Sequence[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """(name, extension, content) of each uploaded file, checked by content, not by name.
+
+    The same rule as a scenario's attachments (scenarios.format): an allowed extension,
+    and content that starts like that kind of file (a ".pdf" that is not a PDF is
+    refused, so it is never served with a type it does not have).
+    """
+    from scenarios.format.validate import content_mismatch
+
+    if len(files) > MAX_ADHOC_FILES:
+        raise _refuse(
+            "too-many-files",
+            _("%(max)d pièces jointes au plus.") % {"max": MAX_ADHOC_FILES},
+        )
+    checked = []
+    for name, content in files:
+        name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "fichier"
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if extension not in ATTACHMENT_TYPES:
+            raise _refuse(
+                "bad-attachment",
+                _("« %(name)s » : type de fichier non accepté (acceptés : %(types)s).")
+                % {"name": name, "types": ", ".join(ATTACHMENT_TYPES)},
+            )
+        if not content:
+            raise _refuse("bad-attachment", _("« %(name)s » est vide.") % {"name": name})
+        if len(content) > MAX_ADHOC_FILE_BYTES:
+            raise _refuse(
+                "bad-attachment",
+                _("« %(name)s » dépasse %(size)d Mo.")
+                % {"name": name, "size": MAX_ADHOC_FILE_BYTES // (1024 * 1024)},
+            )
+        if content_mismatch(extension, content) is not None:
+            raise _refuse(
+                "bad-attachment",
+                _("« %(name)s » n'est pas ce que son nom annonce : son contenu ne "
+                  "correspond pas à un fichier .%(ext)s.") % {"name": name, "ext": extension},
+            )
+        checked.append((name, extension, content))
+    return checked
 
 
 def inject_adhoc(
@@ -713,14 +771,21 @@ def inject_adhoc(
     body: str = "",
     kind: str = Inject.Kind.MESSAGE,
     sender: str = "",
+    files: Sequence[tuple[str, bytes]] = (),
 ) -> Event:
-    """An inject written live by the trainer, optionally speaking as a persona."""
+    """An inject written live by the trainer, optionally speaking as a persona.
+
+    `files` are (name, content) pairs: each is checked by content, stored as a Blob
+    (content-addressed, so a replay still has it) and listed in the payload with the
+    Blob's hash; the attachment view serves it only to the inject's recipients.
+    """
     principal = _require_trainer(principal)
     title = _clean_text(title, required=True, what=_("Le titre"), limit=MAX_TITLE)
     body = _clean_text(body, required=False, what=_("Le texte"))
     sender = _clean_text(sender, required=False, what=_("L'expéditeur"), limit=MAX_TITLE)
     if kind not in ADHOC_KINDS:
         raise _refuse("bad-kind", _("Type d'inject non pris en charge en direct."))
+    uploads = _adhoc_files(files)
     with _command(session_id) as tx:
         _require_live(tx, allow_paused=True)
         if kind == Inject.Kind.BROADCAST:
@@ -731,6 +796,19 @@ def inject_adhoc(
             role_idents = sorted({_role(tx, ident).ident for ident in roles})
             audience = [role_token(ident) for ident in role_idents]
         number = Event.objects.filter(session=tx.session, kind="inject.fired").count() + 1
+        attachments = []
+        for position, (name, extension, content) in enumerate(uploads, start=1):
+            blob = _store_blob(content, ATTACHMENT_TYPES[extension])
+            attachments.append(
+                {
+                    "id": f"adhoc-{number}-{position}",
+                    "blob": blob.sha256,
+                    "title": name,
+                    "path": name,
+                    "content_type": blob.content_type,
+                    "size": blob.size,
+                }
+            )
         return tx.append(
             "inject.fired",
             audience=audience,
@@ -744,7 +822,7 @@ def inject_adhoc(
                 "from": sender,
                 "phase": "",
                 "roles": role_idents,
-                "attachments": [],
+                "attachments": attachments,
                 "cue": None,
                 "options": None,
                 "free_text": False,
@@ -1044,3 +1122,339 @@ def scheduler_tick(*, session_id: int) -> int:
     with _command(session_id) as tx:
         _fire_due(tx)
         return len(tx.events)
+
+
+# =======================================================================================
+# After-action review: ratings, debrief, and the archive's writes
+# ---------------------------------------------------------------------------------------
+# Ratings and debrief entries are ordinary commands: events in the log, so the replay
+# shows them and exports carry them. They are also accepted once the session has ended,
+# since the review happens afterwards. The last three functions write outside the
+# command path on purpose, each for a documented reason: restoring an exported log
+# (import), the one sanctioned rewrite of events (pseudonymisation after the retention
+# period), and deleting a whole session. All three leave an audit entry.
+# =======================================================================================
+
+RATING_LEVELS = (1, 2, 3, 4)
+DEBRIEF_KINDS = ("plus", "delta", "takeaway")
+PSEUDONYM = "Participant {n}"
+PSEUDONYM_SHAPE = re.compile(r"^Participant \d+$")
+
+
+def _observer_or_trainer(tx: _Tx, principal: Principal) -> tuple[str, Seat | None]:
+    """The rater: the trainer, or an observer's seat (nobody else rates)."""
+    if isinstance(principal, TrainerPrincipal):
+        return principal.actor, None
+    seat = _seat_of(tx, principal)
+    if seat.role.kind != Role.Kind.OBSERVER:
+        raise _refuse("forbidden", _("Seuls le formateur et les observateurs évaluent."))
+    return principal.actor, seat
+
+
+def objective_rate(
+    *,
+    session_id: int,
+    principal: Principal,
+    objective_ident: str,
+    level: int,
+    comment: str = "",
+) -> Event:
+    """A trainer or an observer rates one objective on the 4-level rubric.
+
+    A rater may rate again: the report keeps each rater's latest rating, the log keeps
+    them all. Allowed in any state, ended included (the review comes afterwards).
+    """
+    from scenarios.models import Objective
+
+    comment = _clean_text(comment, required=False, what=_("Le commentaire"))
+    try:
+        level = int(level)
+    except (TypeError, ValueError):
+        level = 0
+    if level not in RATING_LEVELS:
+        raise _refuse("bad-level", _("Le niveau va de 1 à 4."))
+    with _command(session_id) as tx:
+        actor, seat = _observer_or_trainer(tx, principal)
+        objective = Objective.objects.filter(
+            version_id=tx.session.version_id, ident=objective_ident
+        ).first()
+        if objective is None:
+            raise _refuse(
+                "unknown-objective",
+                _("Objectif inconnu : « %(id)s ».") % {"id": objective_ident},
+            )
+        payload = {
+            "objective": objective.ident,
+            "title": objective.title,
+            "level": level,
+            "comment": comment,
+            "name": _display_name(principal, seat),
+            "rater": "observer" if seat is not None else "trainer",
+        }
+        if seat is not None:
+            payload.update(_seat_payload(seat))
+        return tx.append(
+            "objective.rated",
+            # An observer sees their own ratings in a replay of their seat.
+            audience=[seat_token(seat.pk)] if seat is not None else [],
+            actor=actor,
+            payload=payload,
+        )
+
+
+def debrief_add(*, session_id: int, principal: Principal, kind: str, text: str) -> Event:
+    """A debrief line written by the trainer with the group: plus, delta or take-away."""
+    principal = _require_trainer(principal)
+    if kind not in DEBRIEF_KINDS:
+        raise _refuse("bad-kind", _("Type d'entrée de débriefing inconnu."))
+    text = _clean_text(text, required=True, what=_("Le texte"))
+    with _command(session_id) as tx:
+        return tx.append(
+            "debrief.added",
+            audience=[],
+            actor=principal.actor,
+            payload={"kind": kind, "text": text, "name": principal.name},
+        )
+
+
+@dataclass(frozen=True)
+class RestoreIds:
+    """Database ids of the rows `session_restore` created, for translating a file's refs."""
+
+    session_id: int
+    version_id: int
+    seats: dict[tuple[str, int], int]  # (role ident, number) -> seat id
+    lobby: list[int]  # lobby entry ids, in the file's order
+    attachments: dict[tuple[str, str], int]  # (inject ident, path) -> attachment id
+
+
+def session_restore(
+    *,
+    version,
+    trainer,
+    fields: dict,
+    seats: dict[tuple[str, int], str],
+    lobby: list[dict],
+    blobs: Sequence[tuple[bytes, str]] = (),
+    build_events: Callable[[RestoreIds], list[dict]],
+) -> Session:
+    """Recreate an exported session: its row, seats, lobby, log and projections.
+
+    The import path (sessions.exports) has checked the file; this writes it, inside the
+    caller's transaction. `fields` are Session columns, `seats` the holder names by
+    (role, number), `lobby` {name, role, state} rows, and `build_events` turns the
+    file's events into rows once the ids they must point to exist. `blobs` are the
+    (content, type) of ad-hoc attachments, stored content-addressed as the live command
+    stores them. Nobody holds a seat of a restored session (passes are secrets and are
+    never exported).
+    """
+    for content, content_type in blobs:
+        _store_blob(content, content_type)
+    session = Session.objects.create(version=version, trainer=trainer, **fields)
+    Seat.objects.bulk_create(
+        Seat(session=session, role=role, number=n, holder_name=seats.get((role.ident, n), ""))
+        for role in version.roles.all()
+        for n in range(1, role.seats + 1)
+    )
+    roles = {role.ident: role for role in version.roles.all()}
+    entries = [
+        LobbyEntry.objects.create(
+            session=session,
+            name=row["name"],
+            pass_key=new_secret(),
+            wanted_role=roles.get(row.get("role") or ""),
+            state=row["state"],
+        )
+        for row in lobby
+    ]
+    seat_ids = {
+        (seat.role.ident, seat.number): seat.pk
+        for seat in Seat.objects.filter(session=session).select_related("role")
+    }
+    from scenarios.models import Attachment
+
+    attachments = {
+        (a.inject.ident, a.path): a.pk
+        for a in Attachment.objects.filter(inject__version=version).select_related("inject")
+    }
+    rows = build_events(
+        RestoreIds(
+            session_id=session.pk,
+            version_id=version.pk,
+            seats=seat_ids,
+            lobby=[entry.pk for entry in entries],
+            attachments=attachments,
+        )
+    )
+    events = Event.objects.bulk_create(
+        Event(session=session, **row) for row in rows
+    )
+    Session.objects.filter(pk=session.pk).update(
+        last_seq=len(events), created_at=fields.get("created_at") or session.created_at
+    )
+    _restore_projections(session, events)
+    session.refresh_from_db()
+    return session
+
+
+def _restore_projections(session: Session, events: list[Event]) -> None:
+    """Rebuild the engine's lookup tables from a restored log, as the engine kept them."""
+    version = session.version
+    injects = {i.ident: i for i in version.injects.all()}
+    roles = {r.ident: r for r in version.roles.all()}
+    actions = {a.ident: a for a in version.actions.all()}
+    seats = {s.pk: s for s in Seat.objects.filter(session=session)}
+    firings: list[InjectFiring] = []
+    answers: list[DecisionAnswer] = []
+    taken: list[ActionTaken] = []
+    for event in events:
+        p = event.payload
+        inject = injects.get(p.get("inject", "")) if "inject" in p else None
+        if event.kind == "inject.fired" and inject is not None and not p.get("adhoc"):
+            deadline = p.get("deadline_s")
+            firings.append(InjectFiring(
+                session=session, inject=inject, outcome=InjectFiring.Outcome.FIRED,
+                clock_ms=event.clock_ms, due_ms=p.get("due_ms"), late=bool(p.get("late")),
+                seq=event.seq,
+                deadline_ms=event.clock_ms + deadline * 1000 if deadline is not None else None,
+                # Only ended sessions are restored: no deadline is pending any more.
+                deadline_done=deadline is not None,
+            ))
+        elif event.kind == "inject.skipped" and inject is not None:
+            firings.append(InjectFiring(
+                session=session, inject=inject, outcome=InjectFiring.Outcome.SKIPPED,
+                clock_ms=event.clock_ms, seq=event.seq,
+            ))
+        elif event.kind == "decision.answered" and inject is not None and p.get("role") in roles:
+            answers.append(DecisionAnswer(
+                session=session, inject=inject, role=roles[p["role"]],
+                seat=seats.get(p.get("seat")), option=p.get("option", ""),
+                rationale=p.get("rationale", ""), clock_ms=event.clock_ms, seq=event.seq,
+            ))
+        elif event.kind == "decision.expired" and inject is not None:
+            answers.extend(
+                DecisionAnswer(session=session, inject=inject, role=roles[ident],
+                               clock_ms=event.clock_ms, seq=event.seq, expired=True)
+                for ident in p.get("roles", []) if ident in roles
+            )
+        elif event.kind == "decision.reopened" and inject is not None:
+            for answer in answers:
+                if answer.inject_id == inject.pk and answer.role.ident == p.get("role"):
+                    answer.active = False
+        elif event.kind == "action.taken" and p.get("action") in actions:
+            role = roles.get(p.get("role", ""))
+            if role is not None:
+                taken.append(ActionTaken(
+                    session=session, action=actions[p["action"]], role=role,
+                    seat=seats.get(p.get("seat")), clock_ms=event.clock_ms, seq=event.seq,
+                ))
+    InjectFiring.objects.bulk_create(firings)
+    DecisionAnswer.objects.bulk_create(answers)
+    ActionTaken.objects.bulk_create(taken)
+
+
+def _names_a_participant(event: Event) -> bool:
+    """Whether the event's payload `name` is a seat holder's (or a waiting trainee's).
+
+    Trainers' names stay: they are staff, and the record of who ran the session.
+    """
+    p = event.payload
+    return bool(p.get("name")) and ("seat" in p or event.kind == "lobby.waiting")
+
+
+def session_pseudonymise(*, session_id: int, user=None, actor: str = "") -> int:
+    """Replace participants' display names by stable pseudonyms (« Participant 3 »).
+
+    THE EXCEPTION to "events are never updated": after the retention period the names
+    of the people who held seats are rewritten, in the log (payload `name` of their
+    events, including payloads of seat and lobby events) and in the seat and lobby rows.
+    Nothing else changes: what was said, decided and done is kept, so replays and
+    reports go on working. Pseudonyms are numbered by first appearance in the log, so a
+    name gets the same one everywhere and a second run changes nothing. The session's
+    replay snapshots hold the old names and are dropped. Returns the number of distinct
+    names replaced; leaves an audit entry.
+    """
+    from sessions.audit import audit_record
+    from sessions.models import AuditEntry, ReplaySnapshot
+
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session_id)
+        pseudonyms: dict[str, str] = {}
+
+        def pseudonym(name: str) -> str:
+            if name not in pseudonyms:
+                taken = set(pseudonyms.values())
+                if PSEUDONYM_SHAPE.match(name) and name not in taken:
+                    pseudonyms[name] = name  # already a pseudonym: a second run
+                else:
+                    n = len(pseudonyms) + 1
+                    while PSEUDONYM.format(n=n) in taken:
+                        n += 1
+                    pseudonyms[name] = PSEUDONYM.format(n=n)
+            return pseudonyms[name]
+
+        rewritten = []
+        for event in Event.objects.filter(session=session).order_by("seq"):
+            if _names_a_participant(event):
+                new = pseudonym(event.payload["name"])
+                if new != event.payload["name"]:
+                    event.payload = {**event.payload, "name": new}
+                    rewritten.append(event)
+        Event.objects.bulk_update(rewritten, ["payload"], batch_size=500)
+        for seat in Seat.objects.filter(session=session).exclude(holder_name=""):
+            seat.holder_name = pseudonym(seat.holder_name)
+            seat.save(update_fields=["holder_name"])
+        for entry in LobbyEntry.objects.filter(session=session):
+            entry.name = pseudonym(entry.name)
+            entry.save(update_fields=["name"])
+        ReplaySnapshot.objects.filter(session=session).delete()
+        # Rendered regions hold the old names: forget them now, and again once committed
+        # (a replay rendered in between must not stay cached under the new names).
+        _replay_forget(session_id)
+        transaction.on_commit(lambda: _replay_forget(session_id))
+        replaced = sum(1 for real, alias in pseudonyms.items() if real != alias)
+        audit_record(
+            user=user,
+            actor=actor,
+            action=AuditEntry.Action.SESSION_PSEUDONYMISED,
+            session=session,
+            details={"names": replaced, "events": len(rewritten)},
+        )
+        return replaced
+
+
+def _replay_forget(session_id: int) -> None:
+    from sessions.replay import forget
+
+    forget(session_id)
+
+
+def session_delete(*, session_id: int, user, confirm_title: str) -> None:
+    """Delete a session and its whole log, once its title has been typed to confirm."""
+    from sessions.audit import audit_record
+    from sessions.models import AuditEntry
+
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update().select_related("version__scenario", "trainer")
+            .filter(pk=session_id).first()
+        )
+        if session is None:
+            raise _refuse("unknown-session", _("Cette session n'existe pas."))
+        if (confirm_title or "").strip() != session.title.strip():
+            raise _refuse(
+                "confirm-mismatch", _("Le titre saisi ne correspond pas : rien n'a été supprimé.")
+            )
+        details = {
+            "scenario": f"{session.version.scenario.slug} v{session.version.number}",
+            "trainer": session.trainer.get_username(),
+            "cohort": session.cohort,
+            "state": session.state,
+            "events": session.last_seq,
+            "created_at": session.created_at.isoformat(),
+        }
+        audit_record(
+            user=user, action=AuditEntry.Action.SESSION_DELETED, session=session,
+            details=details,
+        )
+        session.delete()

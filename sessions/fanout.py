@@ -1,10 +1,10 @@
 """After commit, ring the doorbell of the session's group.
 
-The channel layer is a doorbell (`{type, seq}`), not a carrier: group sends are
+The channel layer is a doorbell (`{type, session, seq}`), not a carrier: group sends are
 at-most-once and drop silently over capacity, so the message carries no content. Each
-consumer, on hearing it, reads what it has not sent yet from the database — the
-truth — and renders it for its own audience. A periodic flush in the consumer
-recovers a missed ring.
+process, on hearing it (`sessions.hub`: one group member per process, not per
+socket), reads what it has not read yet from the database — the truth — and its
+consumers render it for their own audience. A periodic check recovers a missed ring.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def ring(sender=None, *, session_id: int, seq: int, **kwargs) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_id), {"type": "doorbell", "seq": seq})
+        async_to_sync(layer.group_send)(
+            session_group(session_id), {"type": "doorbell", "session": session_id, "seq": seq}
+        )
     except Exception:  # the log is committed; clients catch up on their next flush
         log.warning("doorbell for session %s seq %s not delivered", session_id, seq, exc_info=True)
 

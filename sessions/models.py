@@ -15,6 +15,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scenarios.models import Action, Inject, Role, ScenarioVersion
@@ -154,6 +155,13 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "seq"], name="unique_event_seq"),
         ]
+        indexes = [
+            # The replay turns an exercise time into a seq bound ("the longest prefix of
+            # the log at or before T"): covering, so it never touches the rows.
+            models.Index(fields=["session", "clock_ms", "seq"], name="event_session_clock"),
+            # Markers, reports and exports pick events by kind.
+            models.Index(fields=["session", "kind"], name="event_session_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
@@ -218,3 +226,87 @@ class ActionTaken(models.Model):
     seat = models.ForeignKey(Seat, null=True, on_delete=models.SET_NULL, related_name="+")
     clock_ms = models.BigIntegerField()
     seq = models.PositiveBigIntegerField()
+
+
+# --- Replay, archive and audit (after-action review) ----------------------------------
+
+
+class ReplaySnapshot(models.Model):
+    """A projected screen state, cached so that a replay seeks without refolding the log.
+
+    One row per (session, perspective, seq), every `sessions.replay.SNAPSHOT_EVERY`
+    events, built lazily the first time a replay passes that point. The log is
+    append-only, so a snapshot never goes stale; the one sanctioned rewrite of events
+    (pseudonymisation, `engine.session_pseudonymise`) deletes the session's snapshots.
+    `format` names the shape of the pickled state: rows of another format are ignored.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    perspective = models.CharField(max_length=120)  # Perspective.key
+    seq = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=32)
+    state = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "perspective", "format", "seq"], name="unique_replay_snapshot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.perspective} @{self.seq}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which session outside the exercise itself (delete, export, …).
+
+    The target is named, not referenced: the record outlives what it is about (a
+    deleted session keeps its line here).
+    """
+
+    class Action(models.TextChoices):
+        SESSION_DELETED = "session.deleted", _("Session supprimée")
+        SESSION_EXPORTED = "session.exported", _("Session exportée")
+        SESSION_IMPORTED = "session.imported", _("Session importée")
+        SESSION_PSEUDONYMISED = "session.pseudonymised", _("Session pseudonymisée")
+        SEAT_REASSIGNED = "seat.reassigned", _("Place réattribuée")
+
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("utilisateur"),
+    )
+    # Kept as text too: the record must still say who once the account is gone.
+    actor = models.CharField(_("auteur"), max_length=150)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    target_type = models.CharField(_("type de cible"), max_length=40)
+    target_id = models.CharField(_("identifiant de la cible"), max_length=64)
+    target_label = models.CharField(_("cible"), max_length=300, blank=True)
+    details = models.JSONField(_("détails"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("entrée du journal d’audit")
+        verbose_name_plural = _("journal d’audit")
+        indexes = [models.Index(fields=["target_type", "target_id", "action"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_label}"
+
+
+class ImportedSession(models.Model):
+    """Where an imported session came from; its fingerprint refuses a second import."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="origin")
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    source_name = models.CharField(max_length=300, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.session_id} ← {self.source_name or self.fingerprint[:12]}"

@@ -13,6 +13,8 @@ Only events the perspective may see are ever folded in: `project()` filters with
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,6 +37,7 @@ ROSTER = "roster"
 BOARD = "board"
 ALERTS = "alerts"
 BROADCASTS = "broadcasts"
+CONSOLE = "console"  # the trainer's clock controls (start, pause, speed, jump)
 
 INBOX_KINDS = {"message", "document", "call", "scene", "broadcast"}
 
@@ -57,6 +60,10 @@ class PlanInject:
     when_decision: str | None
     when_option: str
     when_action: str | None
+    # For decisions: their options ((id, label), …) and deadline, so the trainer's
+    # timeline can say what a conditional inject waits for in words.
+    options: tuple = ()
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,34 @@ class Plan:
             if role_ident in roles
         ]
 
+    def role_short(self, ident: str) -> str:
+        """A role's title cut before its first qualifier, for crowded screens."""
+        return short_title(self.role_title(ident))
+
+    def inject(self, ident: str) -> PlanInject | None:
+        return next((i for i in self.injects if i.ident == ident), None)
+
+    def phase_title(self, ident: str) -> str:
+        return next((title for pid, title, _ms in self.phases if pid == ident), ident)
+
+    def action_label(self, ident: str) -> str:
+        action = self.actions.get(ident)
+        return action[0] if action else ident
+
     def cue_plan(self, role_ident: str) -> list[PlanInject]:
         """This actor's cues in script order (timed ones by time, then the others)."""
         cues = [i for i in self.injects if i.kind == "cue" and role_ident in i.roles]
         return sorted(cues, key=lambda i: (i.at_ms is None, i.at_ms or 0, i.order))
+
+
+def short_title(title: str) -> str:
+    """"Enquêtrice, brigade de protection des mineurs (BPM)…" → "Enquêtrice"."""
+    cut = len(title)
+    for separator in (" — ", ", ", " (", " - "):
+        at = title.find(separator)
+        if 0 < at < cut:
+            cut = at
+    return title[:cut]
 
 
 @lru_cache(maxsize=64)
@@ -112,6 +143,10 @@ def plan_for(version_id: int) -> Plan:
                 when_decision=inject.when_decision.ident if inject.when_decision else None,
                 when_option=inject.when_option,
                 when_action=inject.when_action.ident if inject.when_action else None,
+                options=tuple(
+                    (o.get("id", ""), o.get("label", o.get("id", ""))) for o in inject.options or []
+                ),
+                deadline_ms=inject.deadline_s * 1000 if inject.deadline_s is not None else None,
             )
         )
     return Plan(
@@ -130,6 +165,118 @@ def plan_for(version_id: int) -> Plan:
             ident: tuple(r.ident for r in contacts_of(role)) for ident, role in roles.items()
         },
     )
+
+
+@lru_cache(maxsize=64)
+def timeline_order(version_id: int) -> tuple[str, ...]:
+    """Inject idents in the order the trainer expects them: by planned time.
+
+    `at` injects by their time; `after` ones by their parent's plus the delay;
+    conditional ones right after what they wait for (else their phase's start). The
+    order is fixed for a version, so rows never jump around while the session runs.
+    """
+    plan = plan_for(version_id)
+    by_ident = {i.ident: i for i in plan.injects}
+    phase_start = {pid: ms for pid, _title, ms in plan.phases}
+    bounds: dict[str, float] = {}
+
+    def bound(inject: PlanInject, seen: frozenset = frozenset()) -> float:
+        if inject.ident in bounds:
+            return bounds[inject.ident]
+        if inject.ident in seen:
+            return float("inf")
+        seen = seen | {inject.ident}
+        value = float("inf")
+        if inject.at_ms is not None:
+            value = inject.at_ms
+        elif inject.after and inject.after in by_ident:
+            value = bound(by_ident[inject.after], seen) + inject.after_ms
+        elif inject.when_decision and inject.when_decision in by_ident:
+            decision = by_ident[inject.when_decision]
+            value = bound(decision, seen) + (decision.deadline_ms or 0) + 1
+        if value == float("inf") and phase_start.get(inject.phase) is not None:
+            value = phase_start[inject.phase]
+        bounds[inject.ident] = value
+        return value
+
+    return tuple(
+        i.ident for i in sorted(plan.injects, key=lambda i: (bound(i), i.order))
+    )
+
+
+_SEATS: OrderedDict[int, tuple[tuple[int, str, int], ...]] = OrderedDict()
+_SEATS_KEPT = 4096
+
+
+def session_seats(session_id: int) -> tuple[tuple[int, str, int], ...]:
+    """Every seat of a session as (seat id, role ident, number). Laid out once at
+    creation and never changed, so the roster can list free seats no event names.
+
+    Loaded in a worker thread (the consumer warms it when a socket opens); in the event
+    loop, where no query may run, an unknown session gives () and the roster falls
+    back to the seats its events named.
+    """
+    seats = _SEATS.get(session_id)
+    if seats is not None:
+        return seats
+    try:
+        asyncio.get_running_loop()
+        return ()
+    except RuntimeError:
+        pass
+    from sessions.models import Seat
+
+    seats = tuple(
+        Seat.objects.filter(session_id=session_id)
+        .order_by("role__order", "number")
+        .values_list("pk", "role__ident", "number")
+    )
+    if seats:
+        _SEATS[session_id] = seats
+        while len(_SEATS) > _SEATS_KEPT:
+            _SEATS.popitem(last=False)
+    return seats
+
+
+def forget_caches() -> None:
+    """For tests, whose rolled-back databases reuse ids."""
+    plan_for.cache_clear()
+    timeline_order.cache_clear()
+    _SEATS.clear()
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    inject: PlanInject
+    state: str  # "upcoming" (known due time), "waiting" (on people), fired, late, skipped
+    due_ms: int | None  # when it falls due, once that is known
+    done_ms: int | None  # when it fired or was skipped
+    acks: dict  # cues: role -> (ms, name)
+    answers: int = 0  # decisions: roles that answered
+    asked: int = 0  # decisions: roles asked
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    seat_id: int
+    role: Role | None
+    role_ident: str
+    number: int
+    name: str
+    presence: str  # free | connected | gone | away (held, never connected)
+    since: object  # datetime of the last presence change, or None
+    since_ms: int | None
+
+    @property
+    def kind(self) -> str:
+        return self.role.kind if self.role else ""
+
+    @property
+    def label(self) -> str:
+        if self.role is None:
+            return self.role_ident
+        title = short_title(self.role.title)
+        return title if self.role.seats == 1 else f"{title} {self.number}"
 
 
 # --- The state ------------------------------------------------------------------------------
@@ -171,6 +318,8 @@ class CueCard:
     fired_ms: int
     done_ms: int | None = None
     done_by: str = ""
+    # role ident -> (clock ms, name): who played it (the trainer sees every actor's).
+    acks: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -238,6 +387,17 @@ class ScreenState:
             return max(open_cues, key=lambda c: c.seq)
         return max(self.cues.values(), key=lambda c: c.seq) if self.cues else None
 
+    def cue_backlog(self) -> int:
+        """Cues still open besides the one on screen (played late, or skipped over)."""
+        current = self.current_cue()
+        return sum(1 for c in self.cues.values()
+                   if c.done_ms is None and (current is None or c.seq != current.seq))
+
+    def cue_is_older(self) -> bool:
+        """The cue on screen is older than one already played: say so."""
+        current = self.current_cue()
+        return current is not None and any(c.seq > current.seq for c in self.cues.values())
+
     def next_cue(self):
         """The next cue of this actor's script that has not been shown yet."""
         for planned in self.plan.cue_plan(self.role):
@@ -250,6 +410,74 @@ class ScreenState:
 
     def contacts(self) -> list[str]:
         return list(self.plan.contacts.get(self.role, ()))
+
+    # The trainer's screen -------------------------------------------------------------------
+
+    def timeline_rows(self) -> list[TimelineRow]:
+        by_ident = {i.ident: i for i in self.plan.injects}
+        rows = []
+        for ident in timeline_order(self.plan.version_id):
+            inject = by_ident[ident]
+            firing = self.firings.get(ident)
+            card = self.decisions.get(ident)
+            answers = sum(1 for a in card.answers.values() if not a.expired) if card else 0
+            cue = self.cues.get(ident)
+            acks = dict(cue.acks) if cue else {}
+            if firing is not None:
+                state = firing["state"]
+                if state == "fired" and firing.get("late"):
+                    state = "late"
+                rows.append(TimelineRow(inject, state, None, firing["clock_ms"], acks, answers,
+                                        len(inject.roles)))
+                continue
+            due_ms = inject.at_ms
+            if due_ms is None and inject.after:
+                parent = self.firings.get(inject.after)
+                if parent is not None and parent["state"] == "fired":
+                    due_ms = parent["clock_ms"] + inject.after_ms
+            rows.append(TimelineRow(inject, "upcoming" if due_ms is not None else "waiting",
+                                    due_ms, None, acks, 0, len(inject.roles)))
+        return rows
+
+    def timeline_roles(self) -> list[Role]:
+        """Roles that receive something in the script (for the timeline's filter)."""
+        used = {ident for i in self.plan.injects for ident in i.roles}
+        return [role for ident, role in self.plan.roles.items() if ident in used]
+
+    def roster_rows(self) -> list[RosterRow]:
+        rows = []
+        layout = session_seats(self.session_id) or tuple(
+            (seat_id, seat.get("role", ""), seat.get("number", 1))
+            for seat_id, seat in sorted(self.seats.items())
+        )
+        for seat_id, role_ident, number in layout:
+            seen = self.seats.get(seat_id) or {}
+            name = seen.get("name", "")
+            if not name:
+                presence = "free"
+            elif seen.get("connections"):
+                presence = "connected"
+            elif seen.get("ever_connected"):
+                presence = "gone"
+            else:
+                presence = "away"
+            rows.append(RosterRow(
+                seat_id=seat_id, role=self.plan.roles.get(role_ident), role_ident=role_ident,
+                number=number, name=name, presence=presence, since=seen.get("since"),
+                since_ms=seen.get("since_ms"),
+            ))
+        return rows
+
+    def thread_list(self) -> list[tuple[str, str, str, list[Message]]]:
+        """Every thread as (key, role a, role b, messages), most recently active first."""
+        threads = []
+        for key, messages in self.threads.items():
+            a, _sep, b = key.partition("|")
+            threads.append((key, a, b, messages))
+        return sorted(threads, key=lambda t: -(t[3][-1].seq if t[3] else 0))
+
+    def messaging_roles(self) -> list[Role]:
+        return [r for r in self.plan.roles.values() if r.kind != Role.Kind.OBSERVER]
 
     def thread_with(self, other: str) -> list[Message]:
         from sessions.engine import thread_key
@@ -280,7 +508,7 @@ def apply(state: ScreenState, event: Event) -> set[str]:
         state.clock = {k: p.get(k) for k in ("state", "speed", "anchor_clock_ms", "anchor_at")}
         if kind == "clock.jumped":
             state.phase = p.get("phase", "")
-        changed |= {CLOCK, TIMELINE}
+        changed |= {CLOCK, TIMELINE, CONSOLE}
     elif kind == "inject.fired":
         changed |= _inject_fired(state, event)
     elif kind == "inject.skipped":
@@ -324,7 +552,8 @@ def apply(state: ScreenState, event: Event) -> set[str]:
         card = state.cues.get(p["inject"])
         if card is not None:
             card.done_ms, card.done_by = event.clock_ms, p.get("name", "")
-        changed.add(CUES)
+            card.acks[p.get("role", "")] = (event.clock_ms, p.get("name", ""))
+        changed |= {CUES, TIMELINE}
     elif kind == "item.opened":
         state.opened.add(int(p["item"]))
         changed.add(INBOX)
@@ -337,6 +566,8 @@ def apply(state: ScreenState, event: Event) -> set[str]:
     elif kind in ("seat.taken", "seat.assigned", "seat.freed", "presence.connected",
                   "presence.left"):
         _roster(state, event)
+        if kind == "seat.assigned" and p.get("entry") is not None:
+            state.lobby.pop(p["entry"], None)  # seated: no longer waiting
         changed.add(ROSTER)
     elif kind in ("lobby.waiting", "lobby.dismissed"):
         if kind == "lobby.waiting":
@@ -387,11 +618,12 @@ def _roster(state: ScreenState, event: Event) -> None:
                     "connections": 0, "since_ms": None, "since": None}
     )
     if event.kind in ("seat.taken", "seat.assigned"):
-        seat.update(name=p.get("name", ""), connections=0)
+        seat.update(name=p.get("name", ""), connections=0, ever_connected=False)
     elif event.kind == "seat.freed":
-        seat.update(name="", connections=0)
+        seat.update(name="", connections=0, ever_connected=False)
     elif event.kind == "presence.connected":
         seat["connections"] += 1
+        seat["ever_connected"] = True
     else:
         seat["connections"] = max(0, seat["connections"] - 1)
     seat["since_ms"], seat["since"] = event.clock_ms, event.created_at

@@ -36,7 +36,7 @@ class Field:
 @dataclass(frozen=True)
 class Command:
     name: str
-    who: str  # "seat" | "trainer"
+    who: str  # "seat" | "trainer" | "any" (the engine decides)
     service: Callable
     fields: tuple[Field, ...] = ()
 
@@ -84,6 +84,12 @@ COMMANDS: dict[str, Command] = {
            Field("seat", int, arg="seat_id"), Field("entry", int, arg="entry_id")),
         _c("lobby.dismiss", "trainer", engine.lobby_dismiss,
            Field("entry", int, arg="entry_id")),
+        # After-action review: observers and the trainer rate objectives ("any": the
+        # engine checks who is an observer); the trainer writes the debrief.
+        _c("objective.rate", "any", engine.objective_rate,
+           Field("objective", arg="objective_ident"), Field("level", int),
+           Field("comment", required=False)),
+        _c("debrief.add", "trainer", engine.debrief_add, Field("kind"), Field("text")),
     ]
 }
 

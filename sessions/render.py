@@ -9,6 +9,9 @@ never leaves the server.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import replace
+
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -23,15 +26,25 @@ REGIONS_TEMPLATE = "sessions/regions.html"
 
 # Which regions each screen shows (and so which pushed updates it wants).
 SCREENS: dict[str, tuple[str, ...]] = {
-    "control": (P.CLOCK, P.ALERTS, P.TIMELINE, P.ROSTER, P.BOARD, P.THREADS, P.NOTES,
-                P.BROADCASTS),
+    "control": (P.CLOCK, P.CONSOLE, P.ALERTS, P.TIMELINE, P.ROSTER, P.BOARD, P.THREADS,
+                P.NOTES, P.BROADCASTS),
     "desk": (P.CLOCK, P.INBOX, P.DECISIONS, P.ACTIONS, P.THREADS, P.NOTES),
     "observer": (P.CLOCK, P.INBOX, P.BOARD, P.THREADS, P.BROADCASTS),
-    "tablet": (P.CLOCK, P.CUES, P.INBOX),
+    "tablet": (P.CLOCK, P.CUES, P.INBOX, P.ALERTS),
+    # The projector in the training room: public things only, and no feed.
+    "room": (P.CLOCK, P.BROADCASTS),
 }
+# Screens without a feed get no feed line in their frames (just the seq and regions).
+NO_FEED = {"room"}
+
+# The room display's perspective: it sees what every seat sees ("*") and nothing else,
+# so even a mistake in a template could not put a role's content on the projector.
+ROOM = Perspective(kind="room")
 
 
 def screen_for(perspective: Perspective, role_kind: str = "") -> str:
+    if perspective.kind == "room":
+        return "room"
     if perspective.kind == "trainer":
         return "control"
     if perspective.kind == "observer":
@@ -74,16 +87,100 @@ def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
           *, language: str = "fr") -> str:
     """The frame for one visible event, after it was folded into `state`."""
     with translation.override(language):
-        parts = [
-            f"<!--seq:{event.seq}-->",
-            '<div hx-swap-oob="afterbegin:#feed">',
-            render_feed_item(event, state.perspective),
-            "</div>",
-        ]
+        parts = [f"<!--seq:{event.seq}-->"]
+        if screen not in NO_FEED:
+            parts += [
+                '<div hx-swap-oob="afterbegin:#feed">',
+                render_feed_item(event, state.perspective),
+                "</div>",
+            ]
         parts += [
             render_region(state, name, oob=True) for name in SCREENS[screen] if name in changed
         ]
     return "".join(parts)
+
+
+# --- Frames shared by equivalent viewers ---------------------------------------------------
+#
+# Two viewers of one session see the same frame for an event when they have the same
+# screen, language and role and have folded in the same events. Seats of one role fold
+# in the same events except those addressed to one seat (`seat:<id>`: private notes,
+# opened items); so the class of a viewer is its role plus the seqs of the seat-only
+# events it has seen. The trainer's screens are all alike. Rendering once per class
+# instead of once per connection is what lets one process serve hundreds of sockets.
+
+
+def seat_only(perspective: Perspective, audience) -> bool:
+    """Visible to this seat, but not to every seat of its role."""
+    return perspective.seat_id is not None and not replace(perspective, seat_id=None).sees(
+        audience
+    )
+
+
+def viewer_class(perspective: Perspective, screen: str, language: str,
+                 private: tuple[int, ...]) -> tuple:
+    if perspective.kind == "trainer":
+        return ("trainer", screen, language)
+    return (perspective.kind, perspective.role_ident, screen, language, private)
+
+
+def batch_frames(folded: list[tuple[Event, set[str]]], state: P.ScreenState, screen: str, *,
+                 language: str, render=None) -> list[str]:
+    """Frames for events already folded into `state`, each region rendered once.
+
+    A region changed by several events of the batch goes only in the frame of the last
+    of them, rendered from `state` (which no later event of the batch changed for that
+    region, so it is exactly the region as of that event). A client that applies all
+    frames ends with the same screen; one cut off midway resumes after its last seq
+    and is sent the later frames, which carry the region. Catching up 1,000 roster
+    events thus renders the 500-seat roster once, not 1,000 times.
+    """
+    last: dict[str, int] = {}
+    for index, (_, changed) in enumerate(folded):
+        for region in changed:
+            last[region] = index
+    render = render or (lambda event, regions: frame(event, state, regions, screen,
+                                                     language=language))
+    return [
+        render(event, {region for region in changed if last[region] == index})
+        for index, (event, changed) in enumerate(folded)
+    ]
+
+
+class FrameCache:
+    """Rendered frames of one session keyed by (seq, viewer class, regions); LRU.
+
+    Bounded in entries and in bytes (frames grow with the session: a desk frame carries
+    the whole inbox): only the last few events' frames are ever asked for again, by
+    sockets a little behind; an evicted frame is simply rendered again.
+    """
+
+    def __init__(self, size: int = 2048, max_bytes: int = 8 * 1024 * 1024):
+        self.size, self.max_bytes = size, max_bytes
+        self.frames: OrderedDict[tuple, str] = OrderedDict()
+        self.bytes = 0
+        self.hits = self.misses = 0
+
+    def frame(self, event: Event, state: P.ScreenState, changed: set[str], screen: str, *,
+              language: str, private: tuple[int, ...]) -> str:
+        regions = frozenset(name for name in SCREENS[screen] if name in changed)
+        key = (event.seq, viewer_class(state.perspective, screen, language, private), regions)
+        text = self.frames.get(key)
+        if text is not None:
+            self.hits += 1
+            self.frames.move_to_end(key)
+            return text
+        self.misses += 1
+        text = self.frames[key] = frame(event, state, regions, screen, language=language)
+        self.bytes += len(text)
+        while len(self.frames) > self.size or self.bytes > self.max_bytes:
+            _, evicted = self.frames.popitem(last=False)
+            self.bytes -= len(evicted)
+        return text
+
+    def forget_before(self, seq: int) -> None:
+        for key in [k for k in self.frames if k[0] < seq]:
+            self.bytes -= len(self.frames.pop(key))
 
 
 def error_frame(code: str, message: str, *, language: str = "fr") -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.urls import reverse
 
 from scenarios.models import Role
-from sessions.access import Viewer
+from sessions.access import Viewer, trainer_viewer
 from sessions.models import Event, LobbyEntry, Seat, Session
 
 
@@ -124,3 +124,114 @@ def has_received_attachment(*, session: Session, viewer: Viewer, attachment_id: 
         ):
             return True
     return False
+
+
+# --- The live screens ---------------------------------------------------------------------
+
+
+def room_viewer(user) -> Viewer:
+    """The projector's view: the trainer's login, the public perspective (render.ROOM)."""
+    from sessions.render import ROOM
+
+    return Viewer(ROOM, trainer_viewer(user).principal)
+
+
+def control_extras(*, session: Session) -> dict:
+    """What the control room needs beside the screen state: choices for its forms."""
+    from scenarios.format.bundle import ATTACHMENT_TYPES
+    from scenarios.models import Inject
+    from sessions import engine
+
+    version = session.version
+    roles = list(version.roles.order_by("order"))
+    senders = sorted(
+        {s for s in version.injects.exclude(sender="").values_list("sender", flat=True)}
+    )
+    return {
+        "speeds": [(s, f"{s:g}") for s in engine.SPEED_CHOICES],
+        "adhoc_kinds": [(k, Inject.Kind(k).label) for k in engine.ADHOC_KINDS],
+        "adhoc_roles": [r for r in roles if r.kind != Role.Kind.OBSERVER],
+        "adhoc_senders": senders,
+        "adhoc_accept": ",".join(f".{ext}" for ext in ATTACHMENT_TYPES),
+        "adhoc_max_files": engine.MAX_ADHOC_FILES,
+    }
+
+
+@dataclass(frozen=True)
+class FoundAttachment:
+    data: bytes
+    content_type: str
+    filename: str
+
+    @property
+    def is_markdown(self) -> bool:
+        return self.content_type.startswith("text/markdown")
+
+    @property
+    def is_text(self) -> bool:
+        return self.content_type.startswith("text/")
+
+    @property
+    def safe_filename(self) -> str:
+        name = self.filename.rsplit("/", 1)[-1]
+        return "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in name) or "file"
+
+
+def _found(attachment: dict, version_id: int) -> FoundAttachment | None:
+    from scenarios.models import Attachment, Blob
+
+    if attachment.get("blob"):  # ad hoc: the payload names the content itself
+        blob = Blob.objects.filter(pk=attachment["blob"]).first()
+        if blob is None:
+            return None
+        name = attachment.get("path") or attachment.get("title") or "file"
+        return FoundAttachment(bytes(blob.data), blob.content_type, name)
+    try:
+        pk = int(attachment.get("id"))
+    except (TypeError, ValueError):
+        return None
+    row = Attachment.objects.select_related("blob").filter(
+        pk=pk, inject__version_id=version_id
+    ).first()
+    if row is None:
+        return None
+    return FoundAttachment(bytes(row.blob.data), row.blob.content_type, row.path)
+
+
+def attachment_find(*, session: Session, viewer: Viewer, attachment_id: str
+                    ) -> FoundAttachment | None:
+    """An attachment of an inject that reached this viewer (the trainer: of any inject
+    of the session, or of the scenario version), else None."""
+    attachment_id = str(attachment_id)
+    for event in Event.objects.filter(session=session, kind="inject.fired").order_by("seq"):
+        if not viewer.perspective.sees(event.audience):
+            continue
+        for attachment in event.payload.get("attachments") or []:
+            if str(attachment.get("id")) == attachment_id:
+                return _found(attachment, session.version_id)
+    if viewer.is_trainer and attachment_id.isdigit():
+        return _found({"id": attachment_id}, session.version_id)
+    return None
+
+
+def pack_context(*, session: Session) -> dict:
+    """The printable pack: the MSEL, each trainee role's briefing, each actor's cards."""
+    from scenarios import selectors as library
+
+    version = session.version
+    roles = list(version.roles.order_by("order").prefetch_related("actions"))
+    cues_by_role = {
+        role.pk: [row for row in library.role_receives(version=version, role=role)
+                  if row.inject.kind == "cue"]
+        for role in roles
+        if role.kind == Role.Kind.ACTOR
+    }
+    return {
+        "session": session,
+        "version": version,
+        "phases": list(version.phases.order_by("order")),
+        "trainee_roles": [r for r in roles if r.kind == Role.Kind.TRAINEE],
+        "actors": [(r, cues_by_role[r.pk]) for r in roles if r.kind == Role.Kind.ACTOR],
+        "observer_roles": [r for r in roles if r.kind == Role.Kind.OBSERVER],
+        "msel": library.inject_timeline(version=version),
+    }

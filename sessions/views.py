@@ -12,11 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from scenarios.models import Attachment, Role, ScenarioVersion
+from scenarios.models import Role, ScenarioVersion
 from sessions import engine, selectors
 from sessions.access import (
     may_steer,
@@ -29,6 +31,8 @@ from sessions.access import (
 from sessions.forms import CodeForm, NameForm, SessionForm
 from sessions.models import LobbyEntry, Seat, Session, new_secret
 from sessions.qr import qr_svg
+from simtrain.markdown import render_markdown
+from simtrain.pdf import pdf_response
 from simtrain.permissions import is_course_admin, is_trainer
 from simtrain.ratelimit import client_ip, is_limited, record_failure
 
@@ -89,8 +93,87 @@ def control_room(request, session_id: int):
     session = _steerable(request, session_id)
     viewer = trainer_viewer(request.user)
     context = selectors.screen_context(session=session, viewer=viewer)
-    context["roster"] = selectors.roster(session=session, request=request)
+    context.update(selectors.control_extras(session=session))
+    context["room_url"] = reverse("sessions:room", args=[session.pk])
     return render(request, "sessions/control.html", context)
+
+
+@login_required
+def room_display(request, session_id: int):
+    """The projector in the training room: clock, phase and public broadcasts only.
+
+    It opens its own socket (`?screen=room`), whose perspective sees only what every
+    seat sees; the page is rendered from that same perspective.
+    """
+    session = _steerable(request, session_id)
+    viewer = selectors.room_viewer(request.user)
+    context = selectors.screen_context(session=session, viewer=viewer)
+    return render(request, "sessions/room.html", context)
+
+
+@login_required
+@require_POST
+def adhoc_inject(request, session_id: int):
+    """The trainer's ad-hoc inject composer (htmx, multipart: it may carry files).
+
+    Files are checked by content in the engine (a renamed executable is no PDF); the
+    new inject reaches every screen through the log, like any other event.
+    """
+    session = _steerable(request, session_id)
+    viewer = trainer_viewer(request.user)
+    uploads = request.FILES.getlist("files")
+    files = [(f.name, f.read()) for f in uploads]
+    status, error = 200, ""
+    try:
+        engine.inject_adhoc(
+            session_id=session.pk,
+            principal=viewer.principal,
+            roles=request.POST.getlist("roles"),
+            title=request.POST.get("title", ""),
+            body=request.POST.get("body", ""),
+            kind=request.POST.get("kind") or "message",
+            sender=request.POST.get("from", ""),
+            files=files,
+        )
+    except engine.EngineError as err:
+        status, error = 400, err.message
+    context = {
+        "session": session,
+        **selectors.control_extras(session=session),
+        "composer_error": error,
+        "composer_sent": not error,
+        "values": {**request.POST.dict(), "roles": request.POST.getlist("roles")} if error else {},
+    }
+    # htmx swaps error responses too (see the composer's hx-target-error handling).
+    return render(request, "sessions/_composer.html", context, status=status)
+
+
+@login_required
+def seat_invitation(request, session_id: int, seat_id: int):
+    """The invitation of one actor/observer seat: its link and QR code (a fragment)."""
+    session = _steerable(request, session_id)
+    seat = get_object_or_404(Seat.objects.select_related("role"), pk=seat_id, session=session)
+    url = request.build_absolute_uri(reverse("sessions:invite", args=[seat.invite_token]))
+    response = render(request, "sessions/invitation.html",
+                      {"session": session, "seat": seat, "url": url})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def pack(request, session_id: int):
+    """The printable pack for when the Wi-Fi dies: cue cards, briefings, the MSEL."""
+    session = _steerable(request, session_id)
+    return render(request, "sessions/pack.html", selectors.pack_context(session=session))
+
+
+@login_required
+def pack_pdf(request, session_id: int):
+    session = _steerable(request, session_id)
+    context = {**selectors.pack_context(session=session), "pdf": True}
+    html = render(request, "sessions/pack.html", context).content.decode()
+    return pdf_response(html, filename=f"simtrain-{session.code}-pack.pdf",
+                        base_url=request.build_absolute_uri("/"))
 
 
 @login_required
@@ -133,7 +216,7 @@ def join(request):
 
 
 def _participant_home(session: Session, seat: Seat) -> str:
-    name = "sessions:tablet" if seat.role.kind == Role.Kind.ACTOR else "sessions:desk"
+    name = "actors:tablet" if seat.role.kind == Role.Kind.ACTOR else "sessions:desk"
     return reverse(name, args=[session.pk])
 
 
@@ -230,7 +313,8 @@ def invite(request, token: str):
 # --- Participant screens ------------------------------------------------------------------
 
 
-def _participant(request, session_id: int):
+def participant(request, session_id: int):
+    """(session, seat viewer) for a participant page; (session, None) for its trainer."""
     session = get_object_or_404(Session.objects.select_related("version"), pk=session_id)
     viewer = viewer_for(session, user=request.user, cookies=request.COOKIES, prefer_seat=True)
     if viewer is None or viewer.seat is None:
@@ -241,42 +325,56 @@ def _participant(request, session_id: int):
 
 
 def desk(request, session_id: int):
-    session, viewer = _participant(request, session_id)
+    session, viewer = participant(request, session_id)
     if viewer is None:
         return redirect("sessions:control", session_id=session.pk)
     if viewer.seat.role.kind == Role.Kind.ACTOR:
-        return redirect("sessions:tablet", session_id=session.pk)
+        return redirect("actors:tablet", session_id=session.pk)
     return render(request, "sessions/desk.html",
                   selectors.screen_context(session=session, viewer=viewer))
 
 
-def tablet(request, session_id: int):
-    session, viewer = _participant(request, session_id)
-    if viewer is None:
-        return redirect("sessions:control", session_id=session.pk)
-    if viewer.seat.role.kind != Role.Kind.ACTOR:
-        return redirect("sessions:desk", session_id=session.pk)
-    return render(request, "sessions/tablet.html",
-                  selectors.screen_context(session=session, viewer=viewer))
-
-
-def attachment(request, session_id: int, attachment_id: int):
-    """An attachment of an inject this viewer has received (the trainer: any of the version)."""
+def _attachment_for(request, session_id: int, attachment_id: str) -> selectors.FoundAttachment:
     session = get_object_or_404(Session, pk=session_id)
-    viewer = viewer_for(session, user=request.user, cookies=request.COOKIES)
+    viewer = viewer_for(session, user=request.user, cookies=request.COOKIES, prefer_seat=True)
     if viewer is None:
         raise PermissionDenied
-    found = Attachment.objects.select_related("blob").filter(
-        pk=attachment_id, inject__version_id=session.version_id
-    ).first()
-    if found is None or not (
-        viewer.is_trainer or selectors.has_received_attachment(
-            session=session, viewer=viewer, attachment_id=attachment_id
-        )
-    ):
+    found = selectors.attachment_find(session=session, viewer=viewer, attachment_id=attachment_id)
+    if found is None:
+        # The same answer for "no such file" and "not yours": nothing hints at other
+        # roles' documents.
         raise Http404(_("Pièce jointe introuvable."))
-    response = HttpResponse(bytes(found.blob.data), content_type=found.blob.content_type)
-    response["Content-Disposition"] = f'inline; filename="{found.path.rsplit("/", 1)[-1]}"'
+    return found
+
+
+@xframe_options_sameorigin  # the desk shows PDFs in an <iframe> of this very site
+@require_GET
+def attachment(request, session_id: int, attachment_id: str):
+    """An attachment of an inject this viewer has received (the trainer: any of them).
+
+    Scenario attachments are named by their id; ad-hoc ones (`adhoc-N-i`) by the id
+    the engine gave them in the inject's payload, and are served only to its recipients.
+    """
+    found = _attachment_for(request, session_id, attachment_id)
+    response = HttpResponse(found.data, content_type=found.content_type)
+    response["Content-Disposition"] = f'inline; filename="{found.safe_filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def attachment_text(request, session_id: int, attachment_id: str):
+    """A .md or .txt attachment as sanitised HTML, for the in-page viewer."""
+    found = _attachment_for(request, session_id, attachment_id)
+    if not found.is_text:
+        raise Http404(_("Ce document ne s'affiche pas comme du texte."))
+    text = found.data.decode("utf-8", errors="replace")
+    if found.is_markdown:
+        html = render_markdown(text)
+    else:
+        html = render_to_string("sessions/_plain_text.html", {"text": text})
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,23 +14,37 @@ from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 
 
-def _fetch_local(url: str):
-    """Serve /static/... from disk; refuse anything else (no network, no file://)."""
-    import weasyprint
-
+def _local_file(url: str) -> str:
+    """The file on disk for a /static/... URL; refuse anything else (no network)."""
     path = urlparse(url).path
     static = "/" + settings.STATIC_URL.lstrip("/")
     if path.startswith(static):
         found = finders.find(path[len(static):])
         if found:
-            return weasyprint.default_url_fetcher("file://" + found)
+            return "file://" + found
     raise ValueError(f"refused to fetch {url!r} while rendering a PDF")
+
+
+def _fetcher():
+    """A URL fetcher for the WeasyPrint installed: a function before v68, an object since."""
+    import weasyprint
+
+    if hasattr(weasyprint, "default_url_fetcher"):  # WeasyPrint < 68
+        return lambda url: weasyprint.default_url_fetcher(_local_file(url))
+
+    from weasyprint.urls import URLFetcher
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            return super().fetch(_local_file(url), headers)
+
+    return LocalFetcher(allowed_protocols={"file"})
 
 
 def html_to_pdf(html: str, *, base_url: str = "http://localhost/") -> bytes:
     import weasyprint  # imported lazily: it loads pango
 
-    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_fetch_local).write_pdf()
+    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_fetcher()).write_pdf()
 
 
 def pdf_response(html: str, *, filename: str, base_url: str = "http://localhost/") -> HttpResponse:

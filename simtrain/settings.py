@@ -113,24 +113,61 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     (BASE_DIR / "var").mkdir(exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
+    # Under ASGI, persistent connections must stay off (CONN_MAX_AGE=0; Django refuses
+    # a pool with persistent connections anyway): the psycopg pool owns reuse, and
+    # every `database_sync_to_async` call hands its connection back. Per process, at
+    # most `max_size` connections; size PostgreSQL's max_connections for
+    # (workers + schedulers) × max_size. A saturated pool fails after `timeout` s
+    # instead of hanging a consumer for psycopg's default 30 s.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": env_int("SIMTRAIN_DB_POOL_MAX", 10)},
+        "pool": {
+            "min_size": 1,
+            "max_size": env_int("SIMTRAIN_DB_POOL_MAX", 10),
+            "timeout": env_int("SIMTRAIN_DB_POOL_TIMEOUT", 10),
+        },
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------
+# The layer only carries doorbells, and each server process listens on one channel for
+# all its sockets (sessions.hub), so a channel's capacity bounds doorbells in flight
+# per process, not per socket: over it they are dropped and the 2 s check recovers.
 REDIS_URL = env_str("REDIS_URL", "")
+# Every server process checks its live sessions' last seq this often, in case a
+# doorbell was lost (Redis restarting, a group send dropped over capacity).
+LIVE_CHECK_EVERY_S = float(env_str("SIMTRAIN_LIVE_CHECK_S", "2"))
+# How long Daphne keeps a WebSocket open (`daphne --websocket_timeout`, default 86400).
+# Group memberships must not expire before the sockets that hold them: group_expiry is
+# this same number (the hub also renews its memberships every minute).
+WEBSOCKET_TIMEOUT_S = env_int("SIMTRAIN_WEBSOCKET_TIMEOUT", 86400)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "group_expiry": 86400},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # Longer than the layer's 5 s blocking pop, or every idle receive
+                        # times out (channels_redis #422; redis-py 8 defaults to 5 s).
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
+                "group_expiry": WEBSOCKET_TIMEOUT_S,
+                "capacity": 1000,
+            },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": WEBSOCKET_TIMEOUT_S, "capacity": 1000},
+        }
+    }
 
 # Throttling counters (join codes, logins) must be shared by every worker when scaled out.
 if REDIS_URL:
@@ -177,5 +214,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # WeasyPrint logs every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("scenarios/", include("scenarios.urls")),
     path("", include("sessions.urls")),
+    path("", include("actors.urls")),
 ]

@@ -75,7 +75,7 @@ def test_wrong_codes_are_throttled(client, session):
 def test_actor_joins_only_through_the_invitation(client, session):
     seat = Seat.objects.get(session=session, role__ident="joy")
     response = client.post(reverse("sessions:invite", args=[seat.invite_token]), {"name": "Ada"})
-    assert response.url == reverse("sessions:tablet", args=[session.pk])
+    assert response.url == reverse("actors:tablet", args=[session.pk])
     assert client.get(response.url).status_code == 200
 
 
@@ -86,7 +86,7 @@ def test_a_stale_invitation_is_a_clear_404(client, session, boss):
     engine.seat_free(session_id=session.pk, principal=boss, seat_id=seat.pk)
     response = client.get(reverse("sessions:invite", args=[token]))
     assert response.status_code == 404
-    assert client.get(reverse("sessions:tablet", args=[session.pk])).status_code == 403
+    assert client.get(reverse("actors:tablet", args=[session.pk])).status_code == 403
 
 
 def test_returning_participant_gets_the_seat_back(client, session):

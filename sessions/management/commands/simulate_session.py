@@ -1,0 +1,175 @@
+"""Rehearse a scenario headless: bots take every seat of a session on a real server.
+
+    python manage.py simulate_session nigerian-minors --speed 60 --seed 7
+    python manage.py simulate_session fixtures/scenarios/nigerian-minors --json
+
+Exit status 1 if any screen showed an event not meant for it (leak), missed one (gap)
+or showed one twice, if an inject fired twice, or if a bot got a server error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scenarios.models import Scenario
+from sessions.engine import MAX_SPEED, MIN_SPEED
+from sessions.simulation.runner import SimulationConfig, simulate, simulator_user
+from sessions.simulation.server import ServerError
+
+
+def resolve_version(target: str, *, user, stderr=None):
+    """PATH: import it (an identical re-import returns the existing version); SLUG: latest."""
+    path = Path(target)
+    if path.exists():
+        from scenarios.format import ScenarioInvalid
+        from scenarios.services import scenario_import
+
+        try:
+            result = scenario_import(source=path, user=user)
+        except ScenarioInvalid as invalid:
+            if stderr is not None:
+                for diagnostic in invalid.diagnostics:
+                    stderr.write(str(diagnostic))
+            raise CommandError(
+                f"{target}: the scenario is invalid; nothing was simulated", returncode=2
+            ) from None
+        return result.version
+    scenario = Scenario.objects.filter(slug=target).first()
+    version = scenario.latest if scenario is not None else None
+    if version is None:
+        raise CommandError(
+            f"no scenario {target!r}: give a slug from the library or the path of a "
+            "scenario file, folder or zip",
+            returncode=2,
+        )
+    return version
+
+
+class Command(BaseCommand):
+    help = (
+        "Rehearse a scenario: start a real server, let bots take every seat over HTTP and "
+        "WebSocket at random (reproducibly with --seed), run the clock fast, and report "
+        "per participant what it was owed and what it was shown."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "target",
+            metavar="SLUG|PATH",
+            help="a scenario slug (its latest version) or a file/folder/zip",
+        )
+        parser.add_argument(
+            "--speed",
+            type=float,
+            default=60.0,
+            help=f"clock speed, {MIN_SPEED:g} to {MAX_SPEED:g} (default %(default)s)",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="seed for the bots (default: random, printed): the same seed gives every "
+            "bot the same plan (what it does, when on the exercise clock); its reactions "
+            "follow the frames as they arrive",
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=0,
+            help="port for the server on 127.0.0.1 (default: a free one)",
+        )
+        parser.add_argument(
+            "--drop-every",
+            type=float,
+            default=15.0,
+            metavar="SECONDS",
+            help="mean real seconds between a bot's socket drops; 0: never (default %(default)s)",
+        )
+        parser.add_argument(
+            "--safety-stops", action="store_true", help="let a few bots raise a safety stop"
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="wall-clock cap for the exercise (default: from its length)",
+        )
+
+    def handle(
+        self,
+        *args,
+        target: str,
+        speed: float,
+        seed: int | None,
+        json: bool,
+        port: int,
+        drop_every: float,
+        safety_stops: bool,
+        timeout: float | None,
+        **options,
+    ):
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise CommandError(
+                f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}", returncode=2
+            )
+        if seed is None:
+            seed = secrets.randbelow(2**31)
+        verbosity = options.get("verbosity", 1)
+
+        def progress(message: str) -> None:
+            if verbosity >= 1:
+                self.stderr.write(f"[simulate] {message}")
+
+        # Ctrl-C, and SIGTERM like it, unwind through the bots and stop the server on the
+        # way out (SIGINT too when the shell started us with it ignored, in background).
+        handlers = {signal.SIGTERM: _raise_interrupt, signal.SIGINT: signal.default_int_handler}
+        previous = {sig: signal.getsignal(sig) for sig in handlers}
+        if _in_main_thread():
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        try:
+            version = resolve_version(target, user=simulator_user(), stderr=self.stderr)
+            progress(f"{version.scenario.slug} v{version.number}, seed {seed}, speed ×{speed:g}")
+            report = simulate(
+                version=version,
+                config=SimulationConfig(
+                    speed=speed,
+                    seed=seed,
+                    port=port or None,
+                    drop_every_s=drop_every,
+                    safety_stops=safety_stops,
+                    wall_timeout_s=timeout,
+                ),
+                progress=progress,
+            )
+        except ServerError as err:
+            raise CommandError(f"the server did not start: {err}", returncode=2) from None
+        except KeyboardInterrupt:
+            raise CommandError("interrupted; the server was stopped", returncode=130) from None
+        finally:
+            if _in_main_thread():
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+        self.stdout.write(report.to_json() if json else report.format_text())
+        if not report.ok:
+            raise CommandError(
+                f"simulation failed ({len(report.failures)} problem(s)); session "
+                f"{report.session_id} keeps the log",
+                returncode=1,
+            )
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

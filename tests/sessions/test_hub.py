@@ -1,0 +1,192 @@
+"""The per-process hub: one doorbell listener, one read per ring, frames shared per class."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from sessions import engine, hub
+from sessions.fanout import ring, session_group
+from sessions.models import Seat
+from sessions.signals import events_appended
+from tests.factories import InjectFactory, RoleFactory, ScenarioVersionFactory
+from tests.sessions.test_consumers import (
+    call,
+    connect,
+    drain,
+    pass_cookie,
+    seqs,
+    trainer_cookie,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest.fixture
+def keys(seated):
+    return {role: p.pass_key for role, p in seated.items()}
+
+
+@pytest.fixture
+def two_police(db, trainer, wall):
+    """A session whose police role has two seats, both taken, and a running clock."""
+    version = ScenarioVersionFactory()
+    police = RoleFactory(version=version, ident="police", order=0, seats=2)
+    RoleFactory(version=version, ident="parquet", order=1)
+    InjectFactory(version=version, ident="m1", order=0, recipients=[police])
+    session = engine.session_create(version=version, trainer=trainer, title="Deux agents")
+    boss = engine.TrainerPrincipal(user_id=trainer.pk, name="Formatrice")
+    engine.session_start(session_id=session.pk, principal=boss)
+    principals = []
+    for n, seat in enumerate(Seat.objects.filter(session=session, role__ident="police")):
+        key = f"key-police-{n}"
+        engine.seat_claim(session_id=session.pk, seat_id=seat.pk, name=f"agent {n}", pass_key=key)
+        principals.append(engine.SeatPrincipal(seat_id=seat.pk, pass_key=key))
+    return session, boss, principals
+
+
+async def adhoc(session, boss, title: str):
+    return await call(
+        engine.inject_adhoc, session_id=session.pk, principal=boss, roles=["police"], title=title
+    )
+
+
+async def test_one_group_member_per_process_whatever_the_sockets(session, seated, keys, trainer):
+    comms = [
+        (await connect(session.pk, pass_cookie(session.pk, keys[role])))[0]
+        for role in ("police", "parquet", "obs")
+    ]
+    cookie = await database_sync_to_async(trainer_cookie)(trainer)
+    comms.append((await connect(session.pk, cookie))[0])
+    for comm in comms:
+        await drain(comm, quiet=0.2)
+    members = get_channel_layer().groups.get(session_group(session.pk), {})
+    assert len(members) == 1
+    for comm in comms:
+        await comm.disconnect()
+    await asyncio.sleep(0.05)
+    assert not get_channel_layer().groups.get(session_group(session.pk))
+    assert session.pk not in hub.hub().feeds
+
+
+async def test_seats_of_one_role_share_each_rendered_frame(two_police):
+    session, boss, (a, b) = two_police
+    comm_a, _, _ = await connect(session.pk, pass_cookie(session.pk, a.pass_key))
+    comm_b, _, _ = await connect(session.pk, pass_cookie(session.pk, b.pass_key))
+    await drain(comm_a)
+    await drain(comm_b)
+    feed = hub.hub().feeds[session.pk]
+    misses = feed.frames.misses
+    event = await adhoc(session, boss, "Appel du 17")
+    frame_a = await comm_a.receive_from(timeout=2)
+    frame_b = await comm_b.receive_from(timeout=2)
+    assert frame_a == frame_b and f"<!--seq:{event.seq}-->" in frame_a
+    assert feed.frames.misses == misses + 1  # rendered once for both
+    await comm_a.disconnect()
+    await comm_b.disconnect()
+
+
+async def test_a_seat_only_event_gives_that_seat_its_own_frames(two_police):
+    """Agent A opens an item: A's inbox shows it read, B's still unread — never mixed up."""
+    session, boss, (a, b) = two_police
+    first = await adhoc(session, boss, "Premier appel")
+    comm_a, _, _ = await connect(session.pk, pass_cookie(session.pk, a.pass_key))
+    comm_b, _, _ = await connect(session.pk, pass_cookie(session.pk, b.pass_key))
+    await drain(comm_a)
+    await drain(comm_b)
+    await call(engine.item_open, session_id=session.pk, principal=a, item=first.seq)
+    opened = await drain(comm_a)
+    assert seqs(opened) and await drain(comm_b, quiet=0.3) == []  # B never hears of it
+    await adhoc(session, boss, "Second appel")
+    frame_a = await comm_a.receive_from(timeout=2)
+    frame_b = await comm_b.receive_from(timeout=2)
+    unread = re.compile(rf'class="inbox-item is-unread" id="item-{first.seq}"')
+    assert not unread.search(frame_a)
+    assert unread.search(frame_b)
+    await comm_a.disconnect()
+    await comm_b.disconnect()
+
+
+async def test_a_lost_doorbell_is_recovered_by_the_periodic_check(
+    session, boss, seated, keys, monkeypatch
+):
+    monkeypatch.setattr(hub, "FLUSH_EVERY_S", 0.3)
+    await call(engine.session_start, session_id=session.pk, principal=boss)
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    await drain(comm)
+    events_appended.disconnect(dispatch_uid="sessions.fanout.ring")
+    try:
+        await call(
+            engine.message_send,
+            session_id=session.pk,
+            principal=seated["parquet"],
+            to_role="police",
+            text="Sans sonnette",
+        )
+        frame = await comm.receive_from(timeout=2)
+    finally:
+        events_appended.connect(ring, dispatch_uid="sessions.fanout.ring")
+    assert "Sans sonnette" in frame
+    await comm.disconnect()
+
+
+async def test_a_cursor_beyond_the_tail_is_served_from_the_database(
+    session, boss, seated, keys, monkeypatch
+):
+    monkeypatch.setattr(hub, "TAIL", 3)
+    await call(engine.session_start, session_id=session.pk, principal=boss)
+    for n in range(4):
+        await call(
+            engine.message_send,
+            session_id=session.pk,
+            principal=seated["parquet"],
+            to_role="police",
+            text=f"Message {n}",
+        )
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    got = seqs(await drain(comm))
+    texts = "".join(await drain(comm, quiet=0.1))
+    assert got == sorted(got) and len(got) >= 5  # clock.started + 4 messages
+    assert hub.hub().feeds[session.pk].upto(got[-1]) is None  # the head left the tail
+    assert "Message 0" not in texts  # (drained above, not sent twice)
+    await comm.disconnect()
+
+
+async def test_catching_up_renders_each_region_once_in_its_last_frame(session, seated, trainer):
+    """A trainer joining late gets every seq, but the roster once, as it is now."""
+    from sessions.audience import Perspective
+    from sessions.projections import ROSTER, project_session
+    from sessions.render import render_region
+
+    cookie = await database_sync_to_async(trainer_cookie)(trainer)
+    comm, _, _ = await connect(session.pk, cookie)
+    frames = await drain(comm)
+    got = seqs(frames)
+    assert got == sorted(got) and len(got) >= 5  # session.created + 4 seats taken
+    with_roster = [f for f in frames if 'id="region-roster"' in f]
+    assert len(with_roster) == 1
+    fresh = await database_sync_to_async(
+        lambda: render_region(project_session(session, Perspective.trainer()), ROSTER, oob=True)
+    )()
+    assert fresh in with_roster[0]  # the pushed region is the region rendered fresh
+    await comm.disconnect()
+
+
+async def test_the_frame_cache_is_bounded_in_bytes(monkeypatch):
+    from types import SimpleNamespace
+
+    from sessions import render
+    from sessions.audience import Perspective
+
+    monkeypatch.setattr(render, "frame", lambda event, *a, **k: "x" * 1000 + str(event.seq))
+    cache = render.FrameCache(size=100, max_bytes=5_000)
+    state = SimpleNamespace(perspective=Perspective.trainer())
+    for seq in range(1, 20):
+        event = SimpleNamespace(seq=seq)
+        cache.frame(event, state, {"roster"}, "control", language="fr", private=())
+    assert cache.bytes <= 5_000 and len(cache.frames) == 4  # the most recent ones
+    assert cache.bytes == sum(len(text) for text in cache.frames.values())
