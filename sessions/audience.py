@@ -28,6 +28,10 @@ class Perspective:
     kind: str  # "trainer" | "observer" | "seat"
     role_ident: str = ""
     seat_id: int | None = None
+    # Events addressed to the seat (`seat:<id>`: private notes, opened items, a safety
+    # stop) belong to the person holding it: a later holder does not see those from
+    # before their `seat.taken` / `seat.assigned` event, whose seq this is.
+    since_seq: int = 0
 
     @classmethod
     def trainer(cls) -> Perspective:
@@ -36,20 +40,31 @@ class Perspective:
     @classmethod
     def for_seat(cls, seat) -> Perspective:
         kind = "observer" if seat.role.kind == "observer" else "seat"
-        return cls(kind=kind, role_ident=seat.role.ident, seat_id=seat.pk)
+        return cls(kind=kind, role_ident=seat.role.ident, seat_id=seat.pk,
+                   since_seq=seat.held_from_seq)
 
     @property
     def key(self) -> str:
         """Stable name, e.g. for caches of rendered fragments."""
         if self.kind == "trainer":
             return "trainer"
-        return f"{self.kind}:{self.role_ident}:{self.seat_id}"
+        holder = f":{self.since_seq}" if self.since_seq else ""
+        return f"{self.kind}:{self.role_ident}:{self.seat_id}{holder}"
 
-    def sees(self, audience: Iterable[str]) -> bool:
+    def sees_event(self, event) -> bool:
+        """The rule for one event of the log (use this wherever the event is at hand)."""
+        return self.sees(event.audience, seq=event.seq)
+
+    def sees(self, audience: Iterable[str], *, seq: int | None = None) -> bool:
+        """Whether an audience includes this perspective; `seq` applies the holder rule."""
         audience = list(audience)
         if self.kind == "trainer":
             return True
-        if self.seat_id is not None and seat_token(self.seat_id) in audience:
+        if (
+            self.seat_id is not None
+            and seat_token(self.seat_id) in audience
+            and (seq is None or seq >= self.since_seq)
+        ):
             return True
         if self.kind == "observer":
             return any(token == EVERYONE or token.startswith("role:") for token in audience)

@@ -230,7 +230,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     def _fold(self, event: Event) -> set[str] | None:
         """Fold one event into the screen state; the changed regions, None if not ours."""
         perspective = self.perspective
-        if not perspective.sees(event.audience):
+        if not perspective.sees_event(event):
             self.state.last_seq = event.seq
             return None
         changed = apply(self.state, event)

@@ -413,10 +413,13 @@ def seat_claim(*, session_id: int, seat_id: int, name: str, pass_key: str) -> Se
             raise _refuse("seat-taken", _("Cette place est déjà prise."))
         if Seat.objects.filter(session=tx.session, holder_key=pass_key).exclude(pk=seat.pk):
             raise _refuse("already-seated", _("Vous occupez déjà une autre place."))
+        new_holder = seat.holder_key != pass_key
         seat.holder_key = pass_key
         seat.holder_name = name
         seat.held_since = tx.now
-        seat.save(update_fields=["holder_key", "holder_name", "held_since"])
+        if new_holder:
+            seat.held_from_seq = tx.session.last_seq + 1  # the seat.taken appended below
+        seat.save(update_fields=["holder_key", "holder_name", "held_since", "held_from_seq"])
         LobbyEntry.objects.filter(session=tx.session, pass_key=pass_key).update(
             state=LobbyEntry.State.SEATED
         )
@@ -471,10 +474,12 @@ def seat_assign(
             _vacate(tx, other, principal, reason="reassigned")
         if seat.holder_key and seat.holder_key != entry.pass_key:
             _vacate(tx, seat, principal, reason="reassigned")
+        if seat.holder_key != entry.pass_key:
+            seat.held_from_seq = tx.session.last_seq + 1  # the seat.assigned appended below
         seat.holder_key = entry.pass_key
         seat.holder_name = entry.name
         seat.held_since = tx.now
-        seat.save(update_fields=["holder_key", "holder_name", "held_since"])
+        seat.save(update_fields=["holder_key", "holder_name", "held_since", "held_from_seq"])
         entry.state = LobbyEntry.State.SEATED
         entry.save(update_fields=["state"])
         tx.append(
@@ -1074,7 +1079,7 @@ def item_open(*, session_id: int, principal: Principal, item: int) -> Event | No
         from sessions.audience import Perspective
 
         event = Event.objects.filter(session=tx.session, seq=item, kind="inject.fired").first()
-        if event is None or not Perspective.for_seat(seat).sees(event.audience):
+        if event is None or not Perspective.for_seat(seat).sees_event(event):
             raise _refuse("unknown-item", _("Élément introuvable."))
         if Event.objects.filter(
             session=tx.session, kind="item.opened", actor=principal.actor, payload__item=item

@@ -96,6 +96,9 @@ class Seat(models.Model):
     # replaces it, which ends the old holder's access at once.
     holder_key = models.CharField(max_length=64, blank=True, db_index=True)
     held_since = models.DateTimeField(null=True, blank=True)
+    # The seq of the event that gave the seat to its holder: what was addressed to the
+    # seat before belongs to a previous holder (see audience.Perspective.since_seq).
+    held_from_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["session", "role__order", "number"]

@@ -635,7 +635,7 @@ def project(
     """The state of one perspective after the given events (filtered by audience here)."""
     state = new_state(perspective, version_id, session_id)
     for event in events:
-        if perspective.sees(event.audience):
+        if perspective.sees_event(event):
             apply(state, event)
         else:
             state.last_seq = event.seq

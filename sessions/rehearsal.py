@@ -75,7 +75,7 @@ class Rehearsal:
         ).order_by("seq"):
             p = event.payload
             for play in self.seats:
-                if play.perspective.kind == "seat" and play.perspective.sees(event.audience):
+                if play.perspective.kind == "seat" and play.perspective.sees_event(event):
                     play.unread.append(event.seq)
             if p.get("kind") == "decision":
                 options = [o["id"] for o in p.get("options") or []]

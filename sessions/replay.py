@@ -247,7 +247,7 @@ def replayed_at(session: Session, perspective: Perspective, seq: int) -> Replaye
             replayed = Replayed(P.new_state(perspective, session.version_id, session.pk))
         state, versions = replayed.state, replayed.versions
         for event in log_events(session.pk, after=start, upto=seq):
-            if perspective.sees(event.audience):
+            if perspective.sees_event(event):
                 for region in P.apply(state, event):
                     versions[region] = event.seq
                 state.feed.clear()
@@ -295,7 +295,7 @@ def recent_events(session: Session, perspective: Perspective, seq: int,
     window = count * 8
     while upto > 0 and len(found) < count:
         rows = log_events(session.pk, after=max(0, upto - window), upto=upto)
-        found.extend(e for e in reversed(rows) if perspective.sees(e.audience))
+        found.extend(e for e in reversed(rows) if perspective.sees_event(e))
         upto -= window
         window *= 4  # a seat sees few of the trainer-only events: widen quickly
     return found[:count]

@@ -16,7 +16,7 @@ def visible_events(*, session: Session, viewer: Viewer, upto_seq: int | None = N
     events = Event.objects.filter(session=session).order_by("seq")
     if upto_seq is not None:
         events = events.filter(seq__lte=upto_seq)
-    return [e for e in events if viewer.perspective.sees(e.audience)]
+    return [e for e in events if viewer.perspective.sees_event(e)]
 
 
 def clock_payload(session: Session) -> dict:
@@ -119,7 +119,7 @@ def roster(*, session: Session, request=None) -> dict:
 def has_received_attachment(*, session: Session, viewer: Viewer, attachment_id: int) -> bool:
     """Whether an inject carrying this attachment reached the viewer."""
     for event in Event.objects.filter(session=session, kind="inject.fired"):
-        if viewer.perspective.sees(event.audience) and any(
+        if viewer.perspective.sees_event(event) and any(
             a.get("id") == attachment_id for a in event.payload.get("attachments", [])
         ):
             return True
@@ -204,7 +204,7 @@ def attachment_find(*, session: Session, viewer: Viewer, attachment_id: str
     of the session, or of the scenario version), else None."""
     attachment_id = str(attachment_id)
     for event in Event.objects.filter(session=session, kind="inject.fired").order_by("seq"):
-        if not viewer.perspective.sees(event.audience):
+        if not viewer.perspective.sees_event(event):
             continue
         for attachment in event.payload.get("attachments") or []:
             if str(attachment.get("id")) == attachment_id:

@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "simtrain.context_processors.roles",
             ],
             "builtins": ["simtrain.templatetags.simtrain"],
         },

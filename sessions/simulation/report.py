@@ -236,7 +236,7 @@ def perspective_of(spec_kind: str, seat_id: int | None) -> Perspective:
 def participant_report(
     bot, events: dict[int, Event], perspective: Perspective, cutoff: int
 ) -> ParticipantReport:
-    visible = {seq for seq, e in events.items() if perspective.sees(e.audience)}
+    visible = {seq for seq, e in events.items() if perspective.sees_event(e)}
     expected = {seq for seq in visible if seq <= cutoff}
     gaps: set[int] = set()
     for screen in bot.screens:

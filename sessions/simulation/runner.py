@@ -113,7 +113,7 @@ def _target(session_id: int, perspective: Perspective, upto: int) -> int:
     """The last seq `perspective` is owed, at or below `upto` (what its cursor must reach)."""
     close_old_connections()
     for event in Event.objects.filter(session_id=session_id, seq__lte=upto).order_by("-seq"):
-        if perspective.sees(event.audience):
+        if perspective.sees_event(event):
             return event.seq
     return 0
 

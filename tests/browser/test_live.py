@@ -170,7 +170,7 @@ def visible_inbox_seqs(session, seat) -> list[int]:
     return [
         e.seq
         for e in Event.objects.filter(session=session, kind="inject.fired").order_by("seq")
-        if perspective.sees(e.audience)
+        if perspective.sees_event(e)
         and e.payload.get("kind") in {"message", "document", "call", "scene", "broadcast"}
     ]
 
@@ -180,7 +180,7 @@ def visible_seqs(session, seat) -> list[int]:
     return [
         e.seq
         for e in Event.objects.filter(session=session).order_by("seq")
-        if perspective.sees(e.audience)
+        if perspective.sees_event(e)
     ]
 
 

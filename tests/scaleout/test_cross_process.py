@@ -46,7 +46,7 @@ class Live:
         return [
             e.seq
             for e in Event.objects.filter(session=self.session).order_by("seq")
-            if perspective.sees(e.audience)
+            if perspective.sees_event(e)
         ]
 
 

@@ -72,7 +72,7 @@ def visible_seqs(session, perspective) -> list[int]:
     return [
         e.seq
         for e in Event.objects.filter(session=session).order_by("seq")
-        if perspective.sees(e.audience)
+        if perspective.sees_event(e)
     ]
 
 

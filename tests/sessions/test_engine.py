@@ -436,3 +436,18 @@ def test_private_notes_belong_to_the_seat(session, seated):
     assert Perspective.trainer().sees(event.audience)
     obs = Seat.objects.get(pk=seated["obs"].seat_id)
     assert not Perspective.for_seat(obs).sees(event.audience)
+
+
+def test_a_new_holder_does_not_see_what_was_addressed_to_the_previous_one(session, boss, seated):
+    from sessions.projections import project_session
+
+    start(session, boss)
+    engine.note_private(session_id=session.pk, principal=seated["police"], text="secret d'avant")
+    engine.safety_stop(session_id=session.pk, principal=seated["police"])
+    engine.seat_free(session_id=session.pk, principal=boss, seat_id=seated["police"].seat_id)
+    newcomer = seat_up(session, "police", "Nouvelle")
+    engine.note_private(session_id=session.pk, principal=newcomer, text="ma note")
+    seat = Seat.objects.get(pk=newcomer.seat_id)
+    state = project_session(session, Perspective.for_seat(seat))
+    assert [n.payload["text"] for n in state.notes] == ["ma note"]
+    assert not any(e.kind == "safety.stop" for e in state.feed)

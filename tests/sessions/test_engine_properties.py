@@ -497,7 +497,7 @@ class EngineMachine(RuleBasedStateMachine):
         c = self.clients[client]
         after = max(0, c.cursor - rewind)
         events = Event.objects.filter(session_id=self.sid, seq__gt=after).order_by("seq")
-        frames = [e.seq for e in events if c.perspective.sees(e.audience)]
+        frames = [e.seq for e in events if c.perspective.sees_event(e)]
         for seq in frames[:limit] if limit else frames:
             if seq <= c.cursor:
                 continue  # already on screen
@@ -555,7 +555,7 @@ class EngineMachine(RuleBasedStateMachine):
         for event in Event.objects.filter(session_id=self.sid):
             for c in self.clients:
                 expected = self._oracle(c.perspective, event)
-                assert c.perspective.sees(event.audience) == expected, (
+                assert c.perspective.sees_event(event) == expected, (
                     event.seq,
                     event.kind,
                     event.audience,
@@ -568,7 +568,7 @@ class EngineMachine(RuleBasedStateMachine):
     def clients_hold_exactly_their_audience(self):
         events = list(Event.objects.filter(session_id=self.sid).order_by("seq"))
         for c in self.clients:
-            owed = [e.seq for e in events if e.seq <= c.cursor and c.perspective.sees(e.audience)]
+            owed = [e.seq for e in events if e.seq <= c.cursor and c.perspective.sees_event(e)]
             assert c.shown == owed, (c.perspective, c.shown, owed)
 
     @invariant()

@@ -262,7 +262,7 @@ def test_every_pushed_region_equals_the_region_rendered_fresh(started, boss, sea
         role_kind = seats[perspective.role_ident].role.kind if perspective.role_ident else ""
         screen = screen_for(perspective, role_kind)
         for event in events:
-            if not perspective.sees(event.audience):
+            if not perspective.sees_event(event):
                 continue
             live = project_session(started, perspective, upto_seq=event.seq - 1)
             from sessions.projections import apply
