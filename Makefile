@@ -46,6 +46,15 @@ run: demo ## Install, migrate, load the demo data and serve on http://127.0.0.1:
 	@$(PY) manage.py create_demo_users --print-only --host $(HOST) --port $(PORT)
 	$(BIN)/daphne -b $(HOST) -p $(PORT) simtrain.asgi:application
 
+.PHONY: run-scaled
+run-scaled: install ## The production shape on one machine: PostgreSQL, Redis, 2 Daphne workers, scheduler, nginx
+	scripts/run-scaled.sh
+
+.PHONY: bench
+bench: install ## Benchmarks (never part of make test): fan-out latency and replay; writes bench/results and docs/performance.md
+	$(PY) -m bench.fanout
+	$(PY) bench/replay_bench.py
+
 .PHONY: test
 test: install ## Run the whole test suite (installs what it needs first)
 	@scripts/ensure-system.sh chromium
@@ -61,12 +70,13 @@ messages: install ## Extract the strings to translate into locale/*/django.po
 	$(PY) manage.py makemessages -l fr -l en --no-obsolete --ignore=.venv --ignore=static/vendor --ignore=tests --ignore=bench
 
 .PHONY: lock
-lock: ## Re-resolve pyproject.toml into requirements.lock
+lock: ## Re-resolve pyproject.toml's dependencies into requirements.lock
 	rm -rf /tmp/simtrain-lock && $(PYTHON) -m venv /tmp/simtrain-lock
-	/tmp/simtrain-lock/bin/pip install --quiet --disable-pip-version-check ".[dev]"
+	/tmp/simtrain-lock/bin/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > /tmp/simtrain-lock/wanted.txt
+	/tmp/simtrain-lock/bin/pip install --quiet --disable-pip-version-check -r /tmp/simtrain-lock/wanted.txt
 	{ echo "# Pinned versions of every package simtrain installs (runtime + test)."; \
 	  echo "# Regenerate with \`make lock\` after changing pyproject.toml."; \
-	  /tmp/simtrain-lock/bin/pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel|simtrain)([= @]|$$)'; \
+	  /tmp/simtrain-lock/bin/pip freeze | grep -viE '^(pip|setuptools|wheel)=='; \
 	} > requirements.lock
 
 .PHONY: clean
