@@ -58,7 +58,12 @@ bench: install ## Benchmarks (never part of make test): fan-out latency and repl
 .PHONY: test
 test: install ## Run the whole test suite (installs what it needs first)
 	@scripts/ensure-system.sh chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not scaleout" $(PYTEST_ARGS)
+
+.PHONY: test-scaleout
+test-scaleout: install ## Cross-process tests: PostgreSQL, Redis, two Daphne workers, schedulers
+	@scripts/ensure-system.sh postgresql redis-server
+	@eval "$$(scripts/postgres.sh start)" && DATABASE_URL="$$DATABASE_URL" $(BIN)/pytest -m scaleout tests/scaleout $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## Lint and check formatting with ruff

@@ -751,6 +751,10 @@ def shape_environment(shape: str) -> dict[str, str]:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         env["DATABASE_URL"] = f"sqlite:///{db}"
         return env
+    # As root with apt they are installed; otherwise this says which apt command to run.
+    subprocess.run(
+        ["scripts/ensure-system.sh", "postgresql", "redis-server", "nginx"], cwd=ROOT, check=True
+    )
     started = subprocess.run(
         ["scripts/postgres.sh", "start"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout

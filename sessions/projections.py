@@ -368,6 +368,10 @@ class ScreenState:
 
     # Views of the state the templates use -------------------------------------------------
 
+    def inbox_rows(self) -> list[tuple[Event, bool]]:
+        """(item, unread), newest first: what the inbox lists."""
+        return [(e, e.seq not in self.opened) for e in reversed(self.inbox)]
+
     def inbox_newest_first(self) -> list[Event]:
         return list(reversed(self.inbox))
 

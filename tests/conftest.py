@@ -59,10 +59,13 @@ def _fast_password_hashing(settings):
 def _fresh_version_caches():
     # Per-process caches keyed by version id (versions are immutable in production);
     # a test database reuses ids after rollbacks, so each test starts clean.
+    from django.core.cache import caches
+
     from sessions import clock, projections
 
     clock._timed_injects.cache_clear()
     projections.plan_for.cache_clear()
+    caches["fragments"].clear()
     yield
     clock._timed_injects.cache_clear()
     projections.plan_for.cache_clear()

@@ -21,18 +21,18 @@ def test_the_harness_measures_a_tiny_case(tmp_path):
         cwd=Path(settings.BASE_DIR),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     result = json.loads((tmp_path / "embedded.json").read_text())
     (case,) = result["cases"]
-    assert case["case"] == "1x3" and case["connect"]["connected"] == 3
-    assert case["trainer_errors"] == []
+    assert case["case"] == "1x3" and case["connect"]["connected"] == 3, case
+    assert case["trainer_errors"] == [], case
     for phase in ("steady", "burst"):
         measured = case["phases"][phase]
         assert measured["fired"] > 0
-        assert measured["reach"] == 1.0, measured
-        assert measured["events"] == measured["expected"] == measured["fired"] * 3
+        assert measured["reach"] == 1.0, case
+        assert measured["events"] == measured["expected"] == measured["fired"] * 3, case
         assert 0 <= measured["p50_ms"] <= measured["p99_ms"] <= measured["max_ms"]
         assert not math.isnan(measured["p99_ms"]) and measured["max_ms"] < 10_000
     assert case["bytes_per_frame"] > 0
