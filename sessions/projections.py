@@ -14,6 +14,8 @@ Only events the perspective may see are ever folded in: `project()` filters with
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -368,9 +370,14 @@ class ScreenState:
 
     # Views of the state the templates use -------------------------------------------------
 
-    def inbox_rows(self) -> list[tuple[Event, bool]]:
-        """(item, unread), newest first: what the inbox lists."""
-        return [(e, e.seq not in self.opened) for e in reversed(self.inbox)]
+    def inbox_rows(self) -> list[tuple[Event, bool, str]]:
+        """(item, unread, fingerprint), newest first: what the inbox lists.
+
+        The fingerprint keys the per-process cache of rendered items: it changes with
+        the item's content, so a session restored under a reused id cannot be shown a
+        stale rendering.
+        """
+        return [(e, e.seq not in self.opened, _fingerprint(e)) for e in reversed(self.inbox)]
 
     def inbox_newest_first(self) -> list[Event]:
         return list(reversed(self.inbox))
@@ -487,6 +494,13 @@ class ScreenState:
         from sessions.engine import thread_key
 
         return self.threads.get(thread_key(self.role, other), [])
+
+
+def _fingerprint(event) -> str:
+    # What the item's rendering depends on: its place in the log, its time, its content.
+    content = json.dumps([event.seq, event.clock_ms, event.payload], sort_keys=True,
+                         default=str)
+    return hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
 
 
 def new_state(perspective: Perspective, version_id: int, session_id: int = 0) -> ScreenState:
