@@ -255,6 +255,12 @@ def _clock_payload(session: Session) -> dict:
     }
 
 
+def _announce_clock(tx: _Tx, kind: str, principal: Principal, **extra) -> None:
+    """Every screen runs the clock locally from the state each clock event carries."""
+    tx.append(kind, audience=[EVERYONE], actor=principal.actor,
+              payload={**_clock_payload(tx.session), **extra})
+
+
 def _reanchor(tx: _Tx) -> None:
     tx.session.anchor_clock_ms = tx.clock_ms
     tx.session.anchor_at = tx.now
@@ -269,12 +275,7 @@ def session_start(*, session_id: int, principal: Principal) -> None:
         tx.session.anchor_clock_ms = 0
         tx.session.anchor_at = tx.now
         tx.session.started_at = tx.now
-        tx.append(
-            "clock.started",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload=_clock_payload(tx.session),
-        )
+        _announce_clock(tx, "clock.started", principal)
         _fire_due(tx)
 
 
@@ -285,12 +286,7 @@ def session_pause(*, session_id: int, principal: Principal) -> None:
         _fire_due(tx)  # what fell due up to this instant still fires
         _reanchor(tx)
         tx.session.state = Session.State.PAUSED
-        tx.append(
-            "clock.paused",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload=_clock_payload(tx.session),
-        )
+        _announce_clock(tx, "clock.paused", principal)
 
 
 def session_resume(*, session_id: int, principal: Principal) -> None:
@@ -300,12 +296,7 @@ def session_resume(*, session_id: int, principal: Principal) -> None:
             raise _refuse("not-paused", _("La session n'est pas en pause."))
         tx.session.state = Session.State.RUNNING
         tx.session.anchor_at = tx.now
-        tx.append(
-            "clock.resumed",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload=_clock_payload(tx.session),
-        )
+        _announce_clock(tx, "clock.resumed", principal)
 
 
 def session_end(*, session_id: int, principal: Principal) -> None:
@@ -318,12 +309,7 @@ def session_end(*, session_id: int, principal: Principal) -> None:
         _reanchor(tx)
         tx.session.state = Session.State.ENDED
         tx.session.ended_at = tx.now
-        tx.append(
-            "session.ended",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload=_clock_payload(tx.session),
-        )
+        _announce_clock(tx, "session.ended", principal)
 
 
 def clock_set_speed(*, session_id: int, principal: Principal, speed: float) -> None:
@@ -345,12 +331,7 @@ def clock_set_speed(*, session_id: int, principal: Principal, speed: float) -> N
             _fire_due(tx)
         _reanchor(tx)
         tx.session.speed = speed
-        tx.append(
-            "clock.speed",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload=_clock_payload(tx.session),
-        )
+        _announce_clock(tx, "clock.speed", principal)
 
 
 def clock_jump_to_phase(*, session_id: int, principal: Principal, phase_ident: str) -> None:
@@ -371,12 +352,7 @@ def clock_jump_to_phase(*, session_id: int, principal: Principal, phase_ident: s
             _fire_due(tx)
         tx.session.anchor_clock_ms = target
         tx.session.anchor_at = tx.now
-        tx.append(
-            "clock.jumped",
-            audience=[EVERYONE],
-            actor=principal.actor,
-            payload={**_clock_payload(tx.session), "phase": phase.ident, "title": phase.title},
-        )
+        _announce_clock(tx, "clock.jumped", principal, phase=phase.ident, title=phase.title)
         if tx.session.state == Session.State.RUNNING:
             # Injects timed before the phase were skipped over by the jump, not missed:
             # they fire now (in order), not marked late.
@@ -591,7 +567,9 @@ def _fire(
     if InjectFiring.objects.filter(session=tx.session, inject=inject).exists():
         return None
     payload = {**_inject_payload(inject), "cause": cause, "due_ms": due_ms, "late": late}
-    event = tx.append("inject.fired", audience=_inject_audience(inject), actor=actor, payload=payload)
+    event = tx.append(
+        "inject.fired", audience=_inject_audience(inject), actor=actor, payload=payload
+    )
     deadline_ms = (
         event.clock_ms + inject.deadline_s * 1000
         if inject.kind == Inject.Kind.DECISION and inject.deadline_s is not None

@@ -138,6 +138,9 @@ class LobbyEntry(models.Model):
     class Meta:
         ordering = ["session", "created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_state_display()})"
+
 
 class Event(models.Model):
     """One thing that happened in a session. Appended by the engine, never updated."""
@@ -193,6 +196,9 @@ class InjectFiring(models.Model):
             models.UniqueConstraint(fields=["session", "inject"], name="inject_fires_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.inject_id} {self.outcome} at {self.clock_ms} ms"
+
 
 class DecisionAnswer(models.Model):
     """A role's answer to a decision. One active answer per role; reopening retires it.
@@ -221,6 +227,9 @@ class DecisionAnswer(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.inject_id}/{self.role_id}: {self.option or '-'}"
+
 
 class ActionTaken(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="actions_taken")
@@ -229,6 +238,9 @@ class ActionTaken(models.Model):
     seat = models.ForeignKey(Seat, null=True, on_delete=models.SET_NULL, related_name="+")
     clock_ms = models.BigIntegerField()
     seq = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.action_id} by {self.role_id} at {self.clock_ms} ms"
 
 
 # --- Replay, archive and audit (after-action review) ----------------------------------

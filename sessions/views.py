@@ -274,7 +274,9 @@ def lobby(request, session_id: int):
             return response
         return redirect(target)
     entry = (
-        LobbyEntry.objects.filter(session=session, pass_key=pass_key).order_by("-created_at").first()
+        LobbyEntry.objects.filter(session=session, pass_key=pass_key)
+        .order_by("-created_at")
+        .first()
         if pass_key
         else None
     )
@@ -288,7 +290,9 @@ def invite(request, token: str):
     """Actor and observer seats: only through their own link (the code never opens them)."""
     seat = Seat.objects.select_related("session", "role").filter(invite_token=token).first()
     if seat is None:
-        raise Http404(_("Ce lien d'invitation n'est plus valable. Demandez-en un nouveau au formateur."))
+        raise Http404(
+            _("Ce lien d'invitation n'est plus valable. Demandez-en un nouveau au formateur.")
+        )
     session = seat.session
     pass_key = read_pass(request.COOKIES, session.pk)
     if seat.holder_key and seat.holder_key == pass_key:

@@ -110,7 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrency tests need real locking across
     # threads, and servers started by tests open the same file. One per test process.
     DATABASES["default"]["TEST"] = {
-        "NAME": env_str("SIMTRAIN_TEST_SQLITE", str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"))
+        "NAME": env_str(
+            "SIMTRAIN_TEST_SQLITE", str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
+        )
     }
     (BASE_DIR / "var").mkdir(exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

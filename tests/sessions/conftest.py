@@ -50,28 +50,28 @@ def live_version(db):
     p2 = PhaseFactory(version=v, ident="p2", order=1, starts_s=600)
     interp = ActionFactory(version=v, ident="interprete", order=0, roles=[police])
     ActionFactory(version=v, ident="note", order=1, roles=[police, parquet], once=False)
-    I = Inject.Trigger  # noqa: N806
-    InjectFactory(version=v, ident="t0", order=0, trigger=I.AT, at_s=0, phase=p1,
+    T = Inject.Trigger  # noqa: N806
+    InjectFactory(version=v, ident="t0", order=0, trigger=T.AT, at_s=0, phase=p1,
                   kind="broadcast", to_all=True, recipients=[police, parquet, joy, obs])
-    call = InjectFactory(version=v, ident="call", order=1, trigger=I.AT, at_s=60, phase=p1,
+    call = InjectFactory(version=v, ident="call", order=1, trigger=T.AT, at_s=60, phase=p1,
                          kind="call", recipients=[police])
-    InjectFactory(version=v, ident="followup", order=2, trigger=I.AFTER, after_inject=call,
+    InjectFactory(version=v, ident="followup", order=2, trigger=T.AFTER, after_inject=call,
                   after_delay_s=30, phase=p1, recipients=[parquet])
-    dec = InjectFactory(version=v, ident="dec", order=3, trigger=I.AT, at_s=120, phase=p1,
+    dec = InjectFactory(version=v, ident="dec", order=3, trigger=T.AT, at_s=120, phase=p1,
                         kind="decision", recipients=[parquet], deadline_s=60,
                         options=[{"id": "opp", "label": "OPP"}, {"id": "gav", "label": "GAV"}])
-    InjectFactory(version=v, ident="on-opp", order=4, trigger=I.DECISION, when_decision=dec,
+    InjectFactory(version=v, ident="on-opp", order=4, trigger=T.DECISION, when_decision=dec,
                   when_option="opp", recipients=[police])
-    InjectFactory(version=v, ident="on-any", order=5, trigger=I.DECISION, when_decision=dec,
+    InjectFactory(version=v, ident="on-any", order=5, trigger=T.DECISION, when_decision=dec,
                   when_option="any", recipients=[police])
-    InjectFactory(version=v, ident="on-none", order=6, trigger=I.DECISION, when_decision=dec,
+    InjectFactory(version=v, ident="on-none", order=6, trigger=T.DECISION, when_decision=dec,
                   when_option="none", recipients=[police, parquet])
-    InjectFactory(version=v, ident="on-interp", order=7, trigger=I.ACTION, when_action=interp,
+    InjectFactory(version=v, ident="on-interp", order=7, trigger=T.ACTION, when_action=interp,
                   recipients=[police])
-    InjectFactory(version=v, ident="cue1", order=8, trigger=I.AT, at_s=30, kind="cue",
+    InjectFactory(version=v, ident="cue1", order=8, trigger=T.AT, at_s=30, kind="cue",
                   recipients=[joy], cue={"say": "I am 19"})
-    InjectFactory(version=v, ident="manual", order=9, trigger=I.MANUAL, recipients=[police])
-    InjectFactory(version=v, ident="late-phase", order=10, trigger=I.AT, at_s=600, phase=p2,
+    InjectFactory(version=v, ident="manual", order=9, trigger=T.MANUAL, recipients=[police])
+    InjectFactory(version=v, ident="late-phase", order=10, trigger=T.AT, at_s=600, phase=p2,
                   recipients=[police])
     return v
 

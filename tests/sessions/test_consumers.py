@@ -131,7 +131,8 @@ async def test_each_role_receives_exactly_its_audience(session, boss, seated, ke
         trainer_cookie)(trainer))
     for role, comm in comms.items():
         got = seqs(await drain(comm))
-        seat = None if role == "trainer" else await database_sync_to_async(Seat.objects.select_related("role").get)(pk=seated[role].seat_id)
+        get_seat = database_sync_to_async(Seat.objects.select_related("role").get)
+        seat = None if role == "trainer" else await get_seat(pk=seated[role].seat_id)
         from sessions.audience import Perspective
 
         perspective = Perspective.trainer() if seat is None else Perspective.for_seat(seat)
@@ -219,12 +220,18 @@ async def test_bad_frames_get_an_error_frame_and_change_nothing(
     comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     await drain(comm)
     before = await database_sync_to_async(
-        lambda: Event.objects.filter(session=session).exclude(kind__startswith="presence").count())()
+        lambda: Event.objects.filter(session=session)
+        .exclude(kind__startswith="presence")
+        .count()
+    )()
     await comm.send_to(text_data=payload)
     frames = await drain(comm)
     assert errors(frames) == [code]
     after = await database_sync_to_async(
-        lambda: Event.objects.filter(session=session).exclude(kind__startswith="presence").count())()
+        lambda: Event.objects.filter(session=session)
+        .exclude(kind__startswith="presence")
+        .count()
+    )()
     assert after == before
     await comm.send_to(text_data=json.dumps({"cmd": "ping"}))  # still alive
     assert await comm.receive_from(timeout=1) == "<!--pong-->"
