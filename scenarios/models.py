@@ -221,6 +221,16 @@ class Inject(ImmutableModel):
         return self.ident
 
     @property
+    def is_public(self) -> bool:
+        """A broadcast to all (or without `to`) reaches every seat and the room display.
+
+        Anything else reaches its resolved recipients (`to: all` on a decision means the
+        trainee roles only). The library's "what X receives" and the live engine's
+        audience both follow this rule.
+        """
+        return self.kind == self.Kind.BROADCAST and (self.to_all or not self.to_given)
+
+    @property
     def option_ids(self) -> list[str]:
         return [option["id"] for option in self.options or []]
 

@@ -461,13 +461,10 @@ def parse_sort(sort: str) -> tuple[str, bool]:
 def _reaches(row: InjectRow, role: Role) -> bool:
     """Does the inject of `row` reach `role` in a live session?
 
-    The same rule as the engine's audience (sessions.engine, sessions.audience): a
-    broadcast to all (or without `to`) reaches every seat; anything else reaches its
-    resolved recipients (the importer expanded `to: all`); an observer sees whatever
-    reaches some role.
+    The engine's rule (`Inject.is_public`, then the resolved recipients); an observer
+    sees whatever reaches some role.
     """
-    inject = row.inject
-    if inject.kind == Inject.Kind.BROADCAST and (inject.to_all or not inject.to_given):
+    if row.inject.is_public:
         return True
     if role.kind == Role.Kind.OBSERVER:
         return bool(row.recipients)

@@ -520,9 +520,7 @@ def presence_set(*, session_id: int, principal: SeatPrincipal, connected: bool) 
 
 
 def _inject_audience(inject: Inject) -> list[str]:
-    # A broadcast to all is public (the room display shows it); anything else goes to
-    # its resolved recipients (`to: all` on a decision means the trainee roles only).
-    if inject.kind == Inject.Kind.BROADCAST and (inject.to_all or not inject.to_given):
+    if inject.is_public:
         return [EVERYONE]
     return sorted(role_token(role.ident) for role in inject.recipients.all())
 
