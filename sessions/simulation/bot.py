@@ -103,6 +103,21 @@ class Screen:
 
 
 @dataclass
+class Outage:
+    """One socket that ended without the bot closing for good, and when the next opened.
+
+    `cause`: "disconnect" (the bot dropped it: chaos), "reload" (the server asked for a
+    page reload) or "lost" (the server side went away: a crash, a dead worker).
+    """
+
+    cause: str
+    dropped: float  # time.monotonic()
+    reopened: float | None = None  # time.monotonic() when the next socket opened
+    reopened_wall: float | None = None  # time.time() then (compared with Event.created_at)
+    url: str = ""  # where the next socket opened
+
+
+@dataclass
 class PlannedAct:
     at_ms: int
     what: tuple
@@ -118,8 +133,12 @@ class Bot:
         code: str,
         rng: random.Random,
         behaviour: Behaviour | None = None,
+        alternates: tuple[str, ...] = (),
     ):
         self.spec = spec
+        # Several servers (the scale-out shape without a proxy): the bot starts on the
+        # first and moves to the next when a connection or a page load fails.
+        self.urls = [base_url, *(u for u in alternates if u != base_url)]
         self.base_url = base_url
         self.ws_base = "ws://" + base_url.split("://", 1)[1]
         self.session_id = session_id
@@ -130,6 +149,11 @@ class Bot:
         self.net_rng = random.Random(rng.random())
         self.behaviour = behaviour or Behaviour()
         self.browser = Browser(base_url)
+        # For resync times: (time.monotonic(), screen number, cursor) at every change of
+        # what the screen holds, and every socket that ended before the bot closed.
+        self.timeline: list[tuple[float, int, int]] = []
+        self.outages: list[Outage] = []
+        self.connections: list[tuple[float, str]] = []  # (time.monotonic(), url) per socket
 
         self.screens: list[Screen] = []
         self.received: set[int] = set()
@@ -225,9 +249,19 @@ class Bot:
             screen.order.append(item.seq)
             self._record(item)
         self.screens.append(screen)
+        self.timeline.append((time.monotonic(), screen.number, screen.cursor))
         if page.clock is not None:
             self.clock = page.clock
         return page
+
+    def _failover(self) -> None:
+        """The next server in `urls` (no-op with one): cookies are per host, not port."""
+        if len(self.urls) < 2:
+            return
+        index = (self.urls.index(self.base_url) + 1) % len(self.urls)
+        self.base_url = self.urls[index]
+        self.ws_base = "ws://" + self.base_url.split("://", 1)[1]
+        self.browser.base_url = self.base_url
 
     def _reload_page(self) -> Page:
         """A browser refresh: a fresh page, a fresh screen, the cursor from the page."""
@@ -297,6 +331,7 @@ class Bot:
                     log.debug("%s: reload failed: %s", self.name, err)
                     self._reload = True
                     failures += 1
+                    self._failover()
                     await asyncio.sleep(self._backoff(failures))
                     continue
                 for item in sorted(page.items, key=lambda i: i.seq):
@@ -316,11 +351,17 @@ class Bot:
             except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as err:
                 failures += 1
                 log.debug("%s: connect failed (%s)", self.name, err)
+                self._failover()
                 await asyncio.sleep(self._backoff(failures))
                 continue
             failures = 0
             self.ws = ws
             self.connects += 1
+            self.connections.append((time.monotonic(), self.base_url))
+            if self.outages and self.outages[-1].reopened is None:
+                outage = self.outages[-1]
+                outage.reopened, outage.reopened_wall = time.monotonic(), time.time()
+                outage.url = self.base_url
             self.connected.set()
             dropper = asyncio.ensure_future(self._chaos(ws)) if self.chaos else None
             try:
@@ -338,6 +379,10 @@ class Bot:
                 return
             if self._closing:
                 return
+            if not self.outages or self.outages[-1].reopened is not None:
+                self.outages.append(
+                    Outage(cause=getattr(ws, "_drop_cause", "lost"), dropped=time.monotonic())
+                )
             if getattr(ws, "_dropped_on_purpose", False):
                 await asyncio.sleep(self.net_rng.uniform(*self.behaviour.reconnect_delay_s))
             else:  # the server went away: back off like the browser client
@@ -367,6 +412,7 @@ class Bot:
             screen.cursor = frame.seq
             screen.shown[frame.seq] += 1
             screen.order.append(frame.seq)
+            self.timeline.append((time.monotonic(), screen.number, frame.seq))
             if frame.clock is not None:
                 self.clock = frame.clock
             item = frame.item or FeedItem(seq=frame.seq, kind="?")
@@ -378,6 +424,7 @@ class Bot:
             self.errors["reload"] += 1
             self._reload = True
             ws._dropped_on_purpose = True
+            ws._drop_cause = "reload"
             asyncio.ensure_future(ws.close())
 
     def _record(self, item: FeedItem) -> None:
@@ -400,6 +447,7 @@ class Bot:
                     await ws.send(json.dumps({"cmd": "hello", "after": after}))
                     continue
                 ws._dropped_on_purpose = True
+                ws._drop_cause = "disconnect"
                 if roll < 0.55:  # the network goes away: no closing handshake
                     ws.transport.abort()
                 elif roll < 0.85:

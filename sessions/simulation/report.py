@@ -12,7 +12,11 @@ Per participant, from the log and `Perspective.sees`:
 - mismatched: a frame whose data-kind is not the kind of the event with that seq;
 - out of order: a screen showed a seq after a later one.
 Injects: fired more than once (non ad-hoc), late, skipped, never fired, and whether
-every InjectFiring matches exactly one event.
+every InjectFiring matches exactly one event; every time-triggered inject (`at`, and
+`after` an inject that fired) due by the clock at the end has exactly one firing and one
+event (`timed_not_once`), and every decision deadline that passed was handled.
+Chaos (`sessions.simulation.chaos`): the faults injected, and resync times per fault
+kind (p50/p99); a resync that never completed fails the run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from scenarios.models import Inject
 from sessions.audience import Perspective
 from sessions.models import Event, InjectFiring, Seat, Session
+from sessions.simulation.chaos import resync_samples, summarise
 
 # Refusals that happen in any live session when people race or hesitate.
 NORMAL_REFUSALS = frozenset(
@@ -64,6 +69,8 @@ class ParticipantReport:
     errors: dict[str, int] = field(default_factory=dict)
     refused_close: int | None = None
     reached_cutoff: bool = True
+    # The last screen, up to the cutoff, is exactly the audience's events in seq order.
+    final_screen_exact: bool = True
 
     @property
     def reconnects(self) -> int:
@@ -87,6 +94,11 @@ class Report:
     participants: list[ParticipantReport]
     injects: dict
     errors: dict
+    shape: str = "embedded"
+    chaos: list[str] | None = None  # the faults asked for (None: no --chaos)
+    faults: list[dict] = field(default_factory=list)  # process-level faults, as they happened
+    resync: dict = field(default_factory=dict)  # fault kind -> ResyncStats (as a dict)
+    resync_samples: list[dict] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -105,10 +117,22 @@ class Report:
                     found.append(f"{p.name}: {value} {what}")
             if p.refused_close:
                 found.append(f"{p.name}: socket refused with {p.refused_close}")
+            if not p.final_screen_exact:
+                found.append(f"{p.name}: the last screen is not exactly its audience's events")
+        for kind, stats in self.resync.items():
+            if stats["unresolved"]:
+                found.append(f"{kind}: {stats['unresolved']} resync(s) never completed")
+        for fault in self.faults:
+            if fault["kind"] != "kill-worker" and fault["down_s"] is None:
+                found.append(f"{fault['kind']}: never repaired")
         if self.injects["fired_more_than_once"]:
             found.append(f"injects fired more than once: {self.injects['fired_more_than_once']}")
         if self.injects["firing_mismatches"]:
             found.append(f"firings without their event: {self.injects['firing_mismatches']}")
+        if self.injects["timed_not_once"]:
+            found.append(f"timed injects not fired exactly once: {self.injects['timed_not_once']}")
+        if self.injects["deadlines_missed"]:
+            found.append(f"decision deadlines not handled: {self.injects['deadlines_missed']}")
         if self.errors["server_error"]:
             found.append(f"{self.errors['server_error']} server-error(s) returned to bots")
         if self.errors["unexpected"]:
@@ -133,7 +157,9 @@ class Report:
     def format_text(self) -> str:
         lines = [
             f"simulate_session — {self.scenario} v{self.version}, session {self.session_id} "
-            f"(code {self.code}), seed {self.seed}, speed ×{self.speed:g}, port {self.port}",
+            f"(code {self.code}), seed {self.seed}, speed ×{self.speed:g}, port {self.port}"
+            + (f", {self.shape} shape" if self.shape != "embedded" else "")
+            + (f", chaos: {', '.join(self.chaos) or 'none'}" if self.chaos is not None else ""),
             "",
         ]
         header = (
@@ -187,7 +213,9 @@ class Report:
             + (" (stopped by the time cap)" if self.capped else ""),
             f"injects: {inj['fired']} fired ({inj['late_count']} late), {inj['adhoc']} ad hoc, "
             f"{inj['skipped']} skipped, {len(inj['never_fired'])} never fired; "
-            f"fired more than once: {len(inj['fired_more_than_once'])}",
+            f"fired more than once: {len(inj['fired_more_than_once'])}; "
+            f"timed injects due: {inj['timed_due']}, not fired exactly once: "
+            f"{len(inj['timed_not_once'])}",
         ]
         if inj["late"]:
             lines.append(
@@ -208,15 +236,39 @@ class Report:
             + (f"; unexpected: {self.errors['unexpected']}" if self.errors["unexpected"] else "")
             + (f"; refusals (normal): {refusals}" if refusals else "")
         )
+        for fault in self.faults:
+            lines.append(
+                f"fault: {fault['kind']} at clock {_clock(fault['at_clock_ms'])} "
+                f"(+{fault['started_s']:.1f}s)"
+                + (f", down {fault['down_s']:.1f}s" if fault["down_s"] is not None else "")
+                + (f", {fault['detail']}" if fault["detail"] else "")
+            )
+        if self.resync:
+            lines.append("resync (s), line back → screen caught up | fault → caught up:")
+            for kind, st in self.resync.items():
+                lines.append(
+                    f"  {kind:<14} n={st['count']:<4} p50 {_s(st['resync_p50'])}  "
+                    f"p99 {_s(st['resync_p99'])}  | p50 {_s(st['recovery_p50'])}  "
+                    f"p99 {_s(st['recovery_p99'])}"
+                    + (f"  UNRESOLVED {st['unresolved']}" if st["unresolved"] else "")
+                )
         t = self.timings
         lines.append("wall time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()))
         lines.append("")
         if self.ok:
-            lines.append("OK: no leak, no gap, no duplicate on screen, no inject fired twice.")
+            lines.append(
+                "OK: no leak, no gap, no duplicate on screen, no inject fired twice, every "
+                "timed inject due fired once"
+                + (", every resync completed." if self.resync else ".")
+            )
         else:
             lines.append("FAILED:")
             lines += [f"  - {failure}" for failure in self.failures]
         return "\n".join(lines)
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _clock(ms: int | None) -> str:
@@ -271,7 +323,49 @@ def participant_report(
         errors=dict(bot.errors),
         refused_close=bot.refused,
         reached_cutoff=bot.cursor >= max((s for s in expected), default=0),
+        final_screen_exact=bool(bot.screens)
+        and [seq for seq in bot.screens[-1].order if seq <= cutoff] == sorted(expected),
     )
+
+
+def timed_check(session: Session, firings: list[InjectFiring], events: dict[int, Event]):
+    """Time-triggered injects due by the end: (how many, those not fired exactly once).
+
+    `at` injects due at or before the clock at the end, and `after` injects whose parent
+    fired, due by then — as `sessions.clock` computes them. Exactly once: one
+    InjectFiring and one `inject.fired`/`inject.skipped` event naming it.
+    """
+    end_ms = session.anchor_clock_ms
+    by_ident = {f.inject.ident: f for f in firings}
+    events_of = Counter(
+        e.payload.get("inject")
+        for e in events.values()
+        if e.kind in ("inject.fired", "inject.skipped") and not e.payload.get("adhoc")
+    )
+    rows = Inject.objects.filter(
+        version_id=session.version_id, trigger__in=[Inject.Trigger.AT, Inject.Trigger.AFTER]
+    ).select_related("after_inject")
+    due, wrong = 0, []
+    for inject in rows:
+        if inject.trigger == Inject.Trigger.AT:
+            due_ms = (inject.at_s or 0) * 1000
+        else:
+            parent = by_ident.get(inject.after_inject.ident if inject.after_inject else None)
+            if parent is None or parent.outcome != InjectFiring.Outcome.FIRED:
+                continue
+            due_ms = parent.clock_ms + (inject.after_delay_s or 0) * 1000
+        if due_ms > end_ms:
+            continue
+        due += 1
+        count = InjectFiring.objects.filter(session=session, inject=inject).count()
+        if count != 1 or events_of[inject.ident] != 1:
+            wrong.append(inject.ident)
+    deadlines = sorted(
+        f.inject.ident
+        for f in firings
+        if f.deadline_ms is not None and f.deadline_ms <= end_ms and not f.deadline_done
+    )
+    return due, sorted(wrong), deadlines
 
 
 def inject_summary(session: Session, events: dict[int, Event]) -> dict:
@@ -305,7 +399,11 @@ def inject_summary(session: Session, events: dict[int, Event]) -> dict:
         for f in sorted(firings, key=lambda f: f.seq)
         if f.late
     ]
+    timed_due, timed_not_once, deadlines_missed = timed_check(session, firings, events)
     return {
+        "timed_due": timed_due,
+        "timed_not_once": timed_not_once,
+        "deadlines_missed": deadlines_missed,
         "fired": sum(1 for f in firings if f.outcome == InjectFiring.Outcome.FIRED),
         "skipped": sum(1 for f in firings if f.outcome == InjectFiring.Outcome.SKIPPED),
         "adhoc": adhoc,
@@ -326,17 +424,24 @@ def build_report(
     port: int,
     timings: dict[str, float],
     capped: bool,
+    shape: str = "embedded",
+    chaos: list[str] | None = None,
+    faults=(),
+    t0: float = 0.0,
 ) -> Report:
     session = Session.objects.select_related("version__scenario").get(pk=session_id)
     events = {e.seq: e for e in Event.objects.filter(session=session).order_by("seq")}
     seqs = sorted(events)
     participants = []
     errors = Counter()
+    visible: dict[str, list[int]] = {}
     for bot in bots:
         perspective = perspective_of(bot.spec.kind, bot.spec.seat_id)
         cutoff = bot.cutoff if bot.cutoff is not None else session.last_seq
         participants.append(participant_report(bot, events, perspective, cutoff))
         errors.update(bot.errors)
+        visible[bot.name] = [seq for seq in seqs if perspective.sees_event(events[seq])]
+    samples = resync_samples(bots, list(faults), events, visible)
     refusals = {k: n for k, n in errors.items() if k in NORMAL_REFUSALS}
     unexpected = {
         k: n
@@ -363,4 +468,19 @@ def build_report(
             "unexpected": unexpected,
             "refusals": refusals,
         },
+        shape=shape,
+        chaos=chaos,
+        faults=[f.to_dict(t0) for f in faults],
+        resync={kind: asdict(stats) for kind, stats in summarise(samples).items()},
+        resync_samples=[
+            {
+                "kind": s.kind,
+                "participant": s.participant,
+                "start_s": round(s.start - t0, 3),
+                "target": s.target,
+                "resync_s": None if s.resync_s is None else round(s.resync_s, 3),
+                "recovery_s": None if s.recovery_s is None else round(s.recovery_s, 3),
+            }
+            for s in samples
+        ],
     )

@@ -32,9 +32,10 @@ from sessions import engine
 from sessions.audience import Perspective
 from sessions.models import Event, Session
 from sessions.simulation.bot import Behaviour, Bot, derive_rng
+from sessions.simulation.chaos import ChaosPlan, FaultInjector
 from sessions.simulation.plan import ScenarioPlan, scenario_plan
 from sessions.simulation.report import Report, build_report, perspective_of
-from sessions.simulation.server import DaphneServer
+from sessions.simulation.stack import EmbeddedStack, ScaleoutStack
 from simtrain.permissions import TRAINER_GROUP, ensure_groups
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,19 @@ class SimulationConfig:
     safety_stops: bool = False
     wall_timeout_s: float | None = None  # default: from the scenario's length and speed
     title: str = ""
+    # Faults to inject (`sessions.simulation.chaos`). None: the bots' own drops only, every
+    # `drop_every_s`, as before. A plan: drops only if it lists `disconnects`.
+    chaos: ChaosPlan | None = None
+
+    @property
+    def drops_s(self) -> float:
+        if self.chaos is None or self.chaos.disconnects:
+            return self.drop_every_s
+        return 0.0
+
+    @property
+    def scaleout(self) -> bool:
+        return self.chaos is not None and self.chaos.scaleout
 
 
 def simulator_user():
@@ -130,7 +144,7 @@ class Coordinator:
         *,
         session: Session,
         plan: ScenarioPlan,
-        server: DaphneServer,
+        stack: EmbeddedStack | ScaleoutStack,
         config: SimulationConfig,
         trainer_cookie: str,
         progress: Callable[[str], None] | None = None,
@@ -138,27 +152,34 @@ class Coordinator:
         self.session_id = session.pk
         self.code = session.code
         self.plan = plan
-        self.server = server
+        self.stack = stack
         self.config = config
         self.trainer_cookie = trainer_cookie
         self.progress = progress or (lambda message: None)
         self.capped = False
         self.timings: dict[str, float] = {}
+        self.t0 = time.monotonic()
+        self.injector = FaultInjector(
+            config.chaos or ChaosPlan(), stack, plan.horizon_ms, progress=self.progress
+        )
         behaviour = Behaviour(
-            drop_every_s=config.drop_every_s,
+            drop_every_s=config.drops_s,
             safety_stops=config.safety_stops,
             horizon_ms=plan.horizon_ms,
         )
+        urls = stack.urls
         self.bots = [
             Bot(
                 spec,
-                base_url=server.base_url,
+                # Spread over the workers (scale-out); each bot moves on when one fails.
+                base_url=urls[n % len(urls)],
+                alternates=tuple(urls[(n + k) % len(urls)] for k in range(1, len(urls))),
                 session_id=session.pk,
                 code=session.code,
                 rng=derive_rng(config.seed, spec.name),
                 behaviour=behaviour,
             )
-            for spec in plan.specs
+            for n, spec in enumerate(plan.specs)
         ]
         self.trainer = self.bots[0]
         self.trainer.browser.set_cookie(settings.SESSION_COOKIE_NAME, trainer_cookie)
@@ -185,7 +206,7 @@ class Coordinator:
             await _db(_close_db)()
 
     async def _run(self) -> None:
-        t0 = time.monotonic()
+        t0 = self.t0 = time.monotonic()
         await self.trainer.join()
         self.trainer.start()
         seats = self.bots[1:]
@@ -235,9 +256,11 @@ class Coordinator:
             now = time.monotonic()
             if status["state"] != Session.State.RUNNING:
                 return
+            self.injector.poll(status["clock_ms"])
             done = (
                 status["clock_ms"] >= self.plan.horizon_ms
                 and status["next_due_ms"] is None
+                and not self.injector.busy
                 and all(bot.idle for bot in self.bots)
             )
             if done:
@@ -254,6 +277,7 @@ class Coordinator:
                     f"{status['next_due_ms']}, busy: {', '.join(busy) or 'none'}); "
                     "ending the session"
                 )
+                await self.injector.wait()  # never end with the server down
                 return
             if now - last_report >= 10:
                 last_report = now
@@ -299,36 +323,40 @@ def simulate(
     session = create_session(version=version, user=user, title=config.title)
     plan = scenario_plan(session)
     cookie, logout = login_cookie(user)
-    server = DaphneServer(port=config.port)
+    stack = ScaleoutStack() if config.scaleout else EmbeddedStack(port=config.port)
     t0 = time.monotonic()
     try:
-        server.start()
+        stack.start()
         server_s = time.monotonic() - t0
         progress(
-            f"session {session.pk} (code {session.code}); daphne on {server.base_url} "
+            f"session {session.pk} (code {session.code}); {stack.describe()} "
             f"ready in {server_s:.1f}s"
         )
         rehearsal = Coordinator(
             session=session,
             plan=plan,
-            server=server,
+            stack=stack,
             config=config,
             trainer_cookie=cookie,
             progress=progress,
         )
         asyncio.run(rehearsal.run())
     except Exception as err:
-        err.add_note(f"--- daphne log (tail) ---\n{server.log_tail(60)}")
+        err.add_note(stack.log_tail())
         raise
     finally:
-        server.close()
+        stack.close()
         logout()
     return build_report(
         session_id=session.pk,
         bots=rehearsal.bots,
         seed=config.seed,
         speed=config.speed,
-        port=server.port,
+        port=stack.port,
         timings={"server": server_s, **rehearsal.timings},
         capped=rehearsal.capped,
+        shape=stack.shape,
+        chaos=sorted(config.chaos.faults) if config.chaos else None,
+        faults=rehearsal.injector.faults,
+        t0=rehearsal.t0,
     )

@@ -27,7 +27,8 @@ from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from tests.live_server import DaphneServer, database_url, free_port
+from sessions.simulation.stack import RedisServer
+from tests.live_server import DaphneServer, database_url
 
 ROOT = Path(settings.BASE_DIR)
 INSTALL_REDIS = "apt-get update && apt-get install -y redis-server"
@@ -62,69 +63,18 @@ def _services_present():
 # --- Redis ------------------------------------------------------------------------------
 
 
-class Redis:
-    """A private, non-persistent Redis on a free loopback port."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="simtrain-redis-"))
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> Redis:
-        subprocess.run(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--daemonize",
-                "yes",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-                "--logfile",
-                str(self.dir / "redis.log"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.ping():
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"redis did not start on {self.port}")
-
-    def ping(self) -> bool:
-        done = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
-        )
-        return done.stdout.strip() == "PONG"
-
-    def stop(self) -> None:
-        subprocess.run(
-            ["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True
-        )
-        deadline = time.monotonic() + 10
-        while self.ping() and time.monotonic() < deadline:
-            time.sleep(0.05)
+# One private Redis, as the chaos rehearsal starts it (`sessions/simulation/stack.py`).
+Redis = RedisServer
 
 
 @pytest.fixture
 def redis() -> Iterator[Redis]:
-    server = Redis().start()
+    server = Redis()
+    server.start()
     try:
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
+        server.close()
 
 
 # --- Workers and schedulers ----------------------------------------------------------------

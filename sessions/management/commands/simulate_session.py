@@ -2,9 +2,14 @@
 
     python manage.py simulate_session nigerian-minors --speed 60 --seed 7
     python manage.py simulate_session fixtures/scenarios/nigerian-minors --json
+    python manage.py simulate_session nigerian-minors --chaos disconnects,kill-server
+    DATABASE_URL=postgres://… python manage.py simulate_session nigerian-minors \
+        --chaos disconnects,redis-restart,kill-worker        # the scale-out shape
 
 Exit status 1 if any screen showed an event not meant for it (leak), missed one (gap)
-or showed one twice, if an inject fired twice, or if a bot got a server error.
+or showed one twice, if an inject fired twice (or a timed inject due by the end did not
+fire exactly once), if a bot got a server error, or if a resync after a fault never
+completed. With `--chaos`, the report adds resync times per fault (p50/p99).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from scenarios.models import Scenario
 from sessions.engine import MAX_SPEED, MIN_SPEED
+from sessions.simulation.chaos import FAULTS, ChaosPlan
 from sessions.simulation.runner import SimulationConfig, simulate, simulator_user
 from sessions.simulation.server import ServerError
 
@@ -94,6 +100,23 @@ class Command(BaseCommand):
             "--safety-stops", action="store_true", help="let a few bots raise a safety stop"
         )
         parser.add_argument(
+            "--chaos",
+            default=None,
+            metavar="FAULTS",
+            help="faults to inject, comma-separated: "
+            + ", ".join(FAULTS)
+            + " (redis-restart and kill-worker run the scale-out shape: 2 workers, Redis, "
+            "a scheduler, on PostgreSQL); without --chaos the bots only drop their sockets "
+            "every --drop-every seconds",
+        )
+        parser.add_argument(
+            "--down",
+            type=float,
+            default=3.0,
+            metavar="SECONDS",
+            help="how long a killed server / a stopped Redis stays down (default %(default)s)",
+        )
+        parser.add_argument(
             "--timeout",
             type=float,
             default=None,
@@ -112,12 +135,22 @@ class Command(BaseCommand):
         drop_every: float,
         safety_stops: bool,
         timeout: float | None,
+        chaos: str | None = None,
+        down: float = 3.0,
         **options,
     ):
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise CommandError(
                 f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}", returncode=2
             )
+        plan = None
+        if chaos is not None:
+            try:
+                plan = ChaosPlan.parse(chaos, server_down_s=down, redis_down_s=down)
+            except ValueError as err:
+                raise CommandError(f"--chaos: {err}", returncode=2) from None
+            if plan.scaleout and port:
+                raise CommandError("--port is for the embedded shape", returncode=2)
         if seed is None:
             seed = secrets.randbelow(2**31)
         verbosity = options.get("verbosity", 1)
@@ -145,6 +178,7 @@ class Command(BaseCommand):
                     drop_every_s=drop_every,
                     safety_stops=safety_stops,
                     wall_timeout_s=timeout,
+                    chaos=plan,
                 ),
                 progress=progress,
             )
