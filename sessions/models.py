@@ -277,6 +277,8 @@ class ReplaySnapshot(models.Model):
 class AuditEntry(models.Model):
     """Who did what to which session outside the exercise itself (delete, export, …).
 
+    Changes of who holds a seat (assign, reassign, free, refuse at the lobby) too.
+
     The target is named, not referenced: the record outlives what it is about (a
     deleted session keeps its line here).
     """
@@ -286,7 +288,10 @@ class AuditEntry(models.Model):
         SESSION_EXPORTED = "session.exported", _("Session exportée")
         SESSION_IMPORTED = "session.imported", _("Session importée")
         SESSION_PSEUDONYMISED = "session.pseudonymised", _("Session pseudonymisée")
+        SEAT_ASSIGNED = "seat.assigned", _("Place attribuée")
         SEAT_REASSIGNED = "seat.reassigned", _("Place réattribuée")
+        SEAT_FREED = "seat.freed", _("Place libérée")
+        LOBBY_DISMISSED = "lobby.dismissed", _("Participant refusé en salle d’attente")
 
     at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -309,6 +314,20 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_label}"
+
+    def summary(self) -> str:
+        """Seat lines in one phrase: « police n° 1 : Chloé → Nina »."""
+        d = self.details or {}
+        if "seat" not in d and "entry" not in d:
+            return ""
+        where = f"{d.get('role', '')} n° {d.get('number', '')}" if "seat" in d else ""
+        if self.action in (self.Action.SEAT_ASSIGNED, self.Action.SEAT_REASSIGNED):
+            return f"{where} : {d.get('previous') or '—'} → {d.get('holder', '')}"
+        if self.action == self.Action.SEAT_FREED:
+            return f"{where} : {d.get('previous', '')} → —"
+        if self.action == self.Action.LOBBY_DISMISSED:
+            return f"{d.get('name', '')} ({d.get('wanted_role') or '—'})"
+        return where
 
 
 class ImportedSession(models.Model):
