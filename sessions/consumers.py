@@ -250,9 +250,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """Frames from the feed, in the event loop: no I/O, renders shared per class."""
         return batch_frames(
             self._folded(events), self.state, self.screen, language=self.language,
-            render=lambda event, regions: self.feed.frames.frame(
+            render=lambda event, regions, whole: self.feed.frames.frame(
                 event, self.state, regions, self.screen, language=self.language,
-                private=self.private,
+                private=self.private, whole=whole,
             ),
         )
 

@@ -27,6 +27,7 @@ from sessions import clock
 from sessions.audience import EVERYONE, role_token, seat_token
 from sessions.models import (
     ActionTaken,
+    AuditEntry,
     DecisionAnswer,
     Event,
     InjectFiring,
@@ -376,6 +377,18 @@ def _clean_name(name: str) -> str:
     return _clean_text(name, required=True, what=_("Le nom"), limit=100)
 
 
+def _audit(tx: _Tx, principal: TrainerPrincipal, action: str, **details) -> None:
+    """The audit line of a trainer's seat command: same transaction, same fate."""
+    from sessions.audit import audit_trainer_command
+
+    audit_trainer_command(principal=principal, session=tx.session, action=action,
+                          details=details)
+
+
+def _seat_ref(seat: Seat) -> dict:
+    return {"seat": seat.pk, "role": seat.role.ident, "number": seat.number}
+
+
 def seat_claim(*, session_id: int, seat_id: int, name: str, pass_key: str) -> Seat:
     """A participant takes a free seat (the caller checked how they reached it)."""
     name = _clean_name(name)
@@ -443,12 +456,16 @@ def seat_assign(
             raise _refuse("unknown-seat", _("Place ou participant introuvable."))
         if entry.state == LobbyEntry.State.DISMISSED:
             raise _refuse("dismissed", _("Ce participant a été refusé."))
+        replaced = bool(seat.holder_key) and seat.holder_key != entry.pass_key
+        previous = seat.holder_name if replaced else ""
         # Leave any other seat the same person held: one person, one seat.
+        moved_from = []
         for other in Seat.objects.select_related("role").filter(
             session=tx.session, holder_key=entry.pass_key
         ).exclude(pk=seat.pk):
+            moved_from.append(_seat_ref(other))
             _vacate(tx, other, principal, reason="reassigned")
-        if seat.holder_key and seat.holder_key != entry.pass_key:
+        if replaced:
             _vacate(tx, seat, principal, reason="reassigned")
         if seat.holder_key != entry.pass_key:
             seat.held_from_seq = tx.session.last_seq + 1  # the seat.assigned appended below
@@ -463,6 +480,12 @@ def seat_assign(
             audience=[],
             actor=principal.actor,
             payload={**_seat_payload(seat), "entry": entry.pk},
+        )
+        _audit(
+            tx, principal,
+            AuditEntry.Action.SEAT_REASSIGNED if replaced else AuditEntry.Action.SEAT_ASSIGNED,
+            **_seat_ref(seat), previous=previous, holder=seat.holder_name, entry=entry.pk,
+            moved_from=moved_from,
         )
         return seat
 
@@ -480,6 +503,8 @@ def lobby_dismiss(*, session_id: int, principal: Principal, entry_id: int) -> No
         tx.append(
             "lobby.dismissed", audience=[], actor=principal.actor, payload={"entry": entry.pk}
         )
+        _audit(tx, principal, AuditEntry.Action.LOBBY_DISMISSED, entry=entry.pk,
+               name=entry.name, wanted_role=entry.wanted_role.ident if entry.wanted_role else "")
 
 
 def _vacate(tx: _Tx, seat: Seat, principal: Principal, *, reason: str) -> None:
@@ -501,7 +526,9 @@ def seat_free(*, session_id: int, principal: Principal, seat_id: int) -> None:
             raise _refuse("unknown-seat", _("Cette place n'existe pas."))
         if not seat.holder_key:
             raise _refuse("seat-free", _("Cette place est déjà libre."))
+        previous = seat.holder_name
         _vacate(tx, seat, principal, reason="freed")
+        _audit(tx, principal, AuditEntry.Action.SEAT_FREED, **_seat_ref(seat), previous=previous)
 
 
 def presence_set(*, session_id: int, principal: SeatPrincipal, connected: bool) -> None:
@@ -774,7 +801,13 @@ def inject_adhoc(
         else:
             if not roles:
                 raise _refuse("no-recipient", _("Choisissez au moins un destinataire."))
-            role_idents = sorted({_role(tx, ident).ident for ident in roles})
+            role_idents = sorted(set(roles))
+            known = set(Role.objects.filter(version_id=tx.session.version_id,
+                                            ident__in=role_idents)
+                        .values_list("ident", flat=True))  # one query, whatever the count
+            unknown = next((ident for ident in role_idents if ident not in known), None)
+            if unknown is not None:
+                raise _refuse("unknown-role", _("Rôle inconnu : « %(id)s ».") % {"id": unknown})
             audience = [role_token(ident) for ident in role_idents]
         number = Event.objects.filter(session=tx.session, kind="inject.fired").count() + 1
         attachments = []
@@ -1343,37 +1376,43 @@ def _names_a_participant(event: Event) -> bool:
     return bool(p.get("name")) and ("seat" in p or event.kind == "lobby.waiting")
 
 
+def _pseudonymiser() -> tuple[Callable[[str], str], dict[str, str]]:
+    """A name -> « Participant n » function, numbering names as it first meets them."""
+    pseudonyms: dict[str, str] = {}
+
+    def pseudonym(name: str) -> str:
+        if name not in pseudonyms:
+            taken = set(pseudonyms.values())
+            if PSEUDONYM_SHAPE.match(name) and name not in taken:
+                pseudonyms[name] = name  # already a pseudonym: a second run
+            else:
+                n = len(pseudonyms) + 1
+                while PSEUDONYM.format(n=n) in taken:
+                    n += 1
+                pseudonyms[name] = PSEUDONYM.format(n=n)
+        return pseudonyms[name]
+
+    return pseudonym, pseudonyms
+
+
 def session_pseudonymise(*, session_id: int, user=None, actor: str = "") -> int:
     """Replace participants' display names by stable pseudonyms (« Participant 3 »).
 
     THE EXCEPTION to "events are never updated": after the retention period the names
     of the people who held seats are rewritten, in the log (payload `name` of their
-    events, including payloads of seat and lobby events) and in the seat and lobby rows.
-    Nothing else changes: what was said, decided and done is kept, so replays and
-    reports go on working. Pseudonyms are numbered by first appearance in the log, so a
-    name gets the same one everywhere and a second run changes nothing. The session's
-    replay snapshots hold the old names and are dropped. Returns the number of distinct
-    names replaced; leaves an audit entry.
+    events, including payloads of seat and lobby events), in the seat and lobby rows and
+    in the session's seat lines of the audit trail. Nothing else changes: what was said,
+    decided and done is kept, so replays and reports go on working. Pseudonyms are
+    numbered by first appearance in the log, so a name gets the same one everywhere and
+    a second run changes nothing. The session's replay snapshots hold the old names and
+    are dropped. Returns the number of distinct names replaced; leaves an audit entry.
     """
-    from sessions.audit import audit_record
-    from sessions.models import AuditEntry, ReplaySnapshot
+    from sessions.audit import audit_record, pseudonymise_names
+    from sessions.models import ReplaySnapshot
 
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=session_id)
-        pseudonyms: dict[str, str] = {}
-
-        def pseudonym(name: str) -> str:
-            if name not in pseudonyms:
-                taken = set(pseudonyms.values())
-                if PSEUDONYM_SHAPE.match(name) and name not in taken:
-                    pseudonyms[name] = name  # already a pseudonym: a second run
-                else:
-                    n = len(pseudonyms) + 1
-                    while PSEUDONYM.format(n=n) in taken:
-                        n += 1
-                    pseudonyms[name] = PSEUDONYM.format(n=n)
-            return pseudonyms[name]
-
+        pseudonym, pseudonyms = _pseudonymiser()
         rewritten = []
         for event in Event.objects.filter(session=session).order_by("seq"):
             if _names_a_participant(event):
@@ -1388,6 +1427,7 @@ def session_pseudonymise(*, session_id: int, user=None, actor: str = "") -> int:
         for entry in LobbyEntry.objects.filter(session=session):
             entry.name = pseudonym(entry.name)
             entry.save(update_fields=["name"])
+        pseudonymise_names(session.pk, pseudonym)  # the seat lines of the audit trail
         ReplaySnapshot.objects.filter(session=session).delete()
         # Rendered regions hold the old names: forget them now, and again once committed
         # (a replay rendered in between must not stay cached under the new names).
@@ -1412,8 +1452,7 @@ def _replay_forget(session_id: int) -> None:
 
 def session_delete(*, session_id: int, user, confirm_title: str) -> None:
     """Delete a session and its whole log, once its title has been typed to confirm."""
-    from sessions.audit import audit_record
-    from sessions.models import AuditEntry
+    from sessions.audit import audit_record, pseudonymise_names
 
     with transaction.atomic():
         session = (
@@ -1438,4 +1477,6 @@ def session_delete(*, session_id: int, user, confirm_title: str) -> None:
             user=user, action=AuditEntry.Action.SESSION_DELETED, session=session,
             details=details,
         )
+        # The seat lines outlive the session: they keep no participant's name.
+        pseudonymise_names(session.pk, _pseudonymiser()[0])
         session.delete()

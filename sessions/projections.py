@@ -334,6 +334,43 @@ class Message:
     text: str
     by_trainer: bool
 
+    def __reduce__(self):
+        # Replay snapshots hold thousands: pickled as a tuple, they load three times faster.
+        return (Message, (self.seq, self.clock_ms, self.from_role, self.to_role, self.name,
+                          self.text, self.by_trainer))
+
+
+# The long lists (a thread's messages, the notes) show their last SHOWN entries; the
+# earlier ones load on demand ("show all": sessions.views.region_all). A course day
+# writes thousands of each, and the control room lists every thread (36 in
+# bench/replay_bench.py): rendered whole they took most of a replay seek and made each
+# pushed threads region weigh a megabyte. 15 fill a thread's scrolling box, or the
+# notes panel, about twice; the bench's trainer seek is ~67/75/80 ms (median) at 10/15/20.
+SHOWN = 15
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The entries a long list shows, in display order, and what "show all" asks for.
+
+    `hidden`: the earlier entries left out; `upto`: the seq of the newest entry, which
+    names the whole list at that moment (live or replayed) for the show-all endpoint.
+    """
+
+    entries: list
+    total: int
+    hidden: int
+    upto: int
+
+    @classmethod
+    def of(cls, entries: list, *, newest_first: bool = False, capped: bool = True):
+        """`entries` oldest first; `capped` False: all of them (the show-all answer)."""
+        kept = entries[-SHOWN:] if capped and len(entries) > SHOWN else entries
+        upto = entries[-1].seq if entries else 0
+        if newest_first:
+            kept = kept[::-1]
+        return cls(kept, len(entries), len(entries) - len(kept), upto)
+
 
 @dataclass
 class ScreenState:
@@ -377,10 +414,10 @@ class ScreenState:
         the item's content, so a session restored under a reused id cannot be shown a
         stale rendering.
         """
-        return [(e, e.seq not in self.opened, _fingerprint(e)) for e in reversed(self.inbox)]
+        return [self.inbox_row(e) for e in reversed(self.inbox)]
 
-    def inbox_newest_first(self) -> list[Event]:
-        return list(reversed(self.inbox))
+    def inbox_row(self, item: Event) -> tuple[Event, bool, str]:
+        return item, item.seq not in self.opened, _fingerprint(item)
 
     def unread(self) -> int:
         return sum(1 for e in self.inbox if e.seq not in self.opened)
@@ -490,10 +527,31 @@ class ScreenState:
     def messaging_roles(self) -> list[Role]:
         return [r for r in self.plan.roles.values() if r.kind != Role.Kind.OBSERVER]
 
-    def thread_with(self, other: str) -> list[Message]:
+    # Capped views of the long lists (threads, notes): what the region partials show.
+
+    def thread_rows(self) -> list[tuple[str, str, str, Shown]]:
+        """`thread_list`, each thread's messages capped to the last SHOWN."""
+        return [(key, a, b, Shown.of(messages)) for key, a, b, messages in self.thread_list()]
+
+    def contact_threads(self) -> list[tuple[str, str, Shown]]:
+        """A seat's threads, one per contact: (contact, thread key, capped messages)."""
         from sessions.engine import thread_key
 
-        return self.threads.get(thread_key(self.role, other), [])
+        rows = []
+        for other in self.contacts():
+            key = thread_key(self.role, other)
+            rows.append((other, key, Shown.of(self.threads.get(key, []))))
+        return rows
+
+    def shown_threads(self) -> set[str]:
+        """The thread keys this screen shows (a seat: only those with its contacts)."""
+        if self.is_trainer:
+            return set(self.threads)
+        return {key for _other, key, _shown in self.contact_threads()}
+
+    def notes_shown(self, *, capped: bool = True) -> Shown:
+        """The notes, newest first, capped to the last SHOWN (`capped` False: all)."""
+        return Shown.of(self.notes, newest_first=True, capped=capped)
 
 
 def _fingerprint(event) -> str:
@@ -513,6 +571,10 @@ _CLOCK_KINDS = {
     "clock.started", "clock.paused", "clock.resumed", "clock.speed", "clock.jumped",
     "session.ended",
 }
+
+
+# An answer shows on the desk, the decision board and the trainer's MSEL row (n/m answers).
+_ANSWERS = {DECISIONS, BOARD, TIMELINE}
 
 
 def apply(state: ScreenState, event: Event) -> set[str]:
@@ -541,19 +603,19 @@ def apply(state: ScreenState, event: Event) -> set[str]:
                 rationale=p.get("rationale", ""), name=p.get("name", ""),
                 clock_ms=event.clock_ms,
             )
-        changed |= {DECISIONS, BOARD}
+        changed |= _ANSWERS
     elif kind == "decision.expired":
         card = state.decisions.get(p["inject"])
         if card is not None:
             for role in p.get("roles", []):
                 card.answers[role] = Answer(role=role, option="", label="", rationale="",
                                             name="", clock_ms=event.clock_ms, expired=True)
-        changed |= {DECISIONS, BOARD}
+        changed |= _ANSWERS
     elif kind == "decision.reopened":
         card = state.decisions.get(p["inject"])
         if card is not None:
             card.answers.pop(p["role"], None)
-        changed |= {DECISIONS, BOARD}
+        changed |= _ANSWERS
     elif kind == "action.taken":
         state.actions_taken.setdefault(p["action"], []).append(
             (event.clock_ms, p.get("name", ""), p.get("role", ""))

@@ -26,8 +26,9 @@ REGIONS_TEMPLATE = "sessions/regions.html"
 
 # Which regions each screen shows (and so which pushed updates it wants).
 SCREENS: dict[str, tuple[str, ...]] = {
+    # Broadcasts reach the control room through its feed (it has no broadcasts panel).
     "control": (P.CLOCK, P.CONSOLE, P.ALERTS, P.TIMELINE, P.ROSTER, P.BOARD, P.THREADS,
-                P.NOTES, P.BROADCASTS),
+                P.NOTES),
     "desk": (P.CLOCK, P.INBOX, P.DECISIONS, P.ACTIONS, P.THREADS, P.NOTES),
     "observer": (P.CLOCK, P.INBOX, P.BOARD, P.THREADS, P.BROADCASTS),
     "tablet": (P.CLOCK, P.CUES, P.INBOX, P.ALERTS),
@@ -83,9 +84,43 @@ def render_feed_item(event: Event, perspective: Perspective) -> str:
     )
 
 
+def inbox_delta(event: Event, state: P.ScreenState) -> str | None:
+    """The inbox's change as item-sized fragments, or None if it must be sent whole.
+
+    A new item goes on top of the list and a read item is replaced, each with the
+    unread counter: a few hundred bytes instead of the whole inbox, rendered in O(1),
+    and an item the participant has open stays open. Deltas compose: in a batch each
+    event's item is rendered from the batch's final state, and a later event that
+    changes the item again carries it again. Not for the first item ever: the region's
+    "nothing yet" text gives way to the list (`batch_frames` then sends it whole).
+    """
+    if event.kind == "inject.fired":
+        seq, new = event.seq, True
+    elif event.kind == "item.opened":
+        seq, new = event.payload.get("item"), False
+    else:
+        return None
+    item = next((e for e in state.inbox if e.seq == seq), None)
+    if item is None or (new and item is state.inbox[0]):
+        return None
+    context = region_context(state) | {"oob_part": True} | _row(state, item)
+    html = render_to_string(f"{REGIONS_TEMPLATE}#inbox_item", context)
+    if new:
+        html = f'<div hx-swap-oob="afterbegin:#inbox-list">{html}</div>'
+    return html + render_to_string(f"{REGIONS_TEMPLATE}#inbox_unread", context)
+
+
+def _row(state: P.ScreenState, item: Event) -> dict:
+    event, unread, fingerprint = state.inbox_row(item)
+    return {"event": event, "unread": unread, "fingerprint": fingerprint}
+
+
 def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
-          *, language: str = "fr") -> str:
-    """The frame for one visible event, after it was folded into `state`."""
+          *, language: str = "fr", whole: frozenset[str] = frozenset()) -> str:
+    """The frame for one visible event, after it was folded into `state`.
+
+    `whole`: regions to send whole even where a delta exists (see `batch_frames`).
+    """
     with translation.override(language):
         parts = [f"<!--seq:{event.seq}-->"]
         if screen not in NO_FEED:
@@ -94,9 +129,12 @@ def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
                 render_feed_item(event, state.perspective),
                 "</div>",
             ]
-        parts += [
-            render_region(state, name, oob=True) for name in SCREENS[screen] if name in changed
-        ]
+        for name in SCREENS[screen]:
+            if name not in changed:
+                continue
+            delta = (inbox_delta(event, state)
+                     if name == P.INBOX and name not in whole else None)
+            parts.append(delta if delta is not None else render_region(state, name, oob=True))
     return "".join(parts)
 
 
@@ -124,6 +162,16 @@ def viewer_class(perspective: Perspective, screen: str, language: str,
     return (perspective.kind, perspective.role_ident, screen, language, private)
 
 
+# Regions whose changes can go as deltas (`inbox_delta`), one per event, in a batch too.
+DELTA_REGIONS = frozenset({P.INBOX})
+
+
+def _sent_whole(folded: list[tuple[Event, set[str]]], state: P.ScreenState) -> frozenset[str]:
+    """Delta regions a batch must send whole: the inbox, if its first item is in it."""
+    seqs = {event.seq for event, _ in folded}
+    return frozenset({P.INBOX}) if state.inbox and state.inbox[0].seq in seqs else frozenset()
+
+
 def batch_frames(folded: list[tuple[Event, set[str]]], state: P.ScreenState, screen: str, *,
                  language: str, render=None) -> list[str]:
     """Frames for events already folded into `state`, each region rendered once.
@@ -133,16 +181,20 @@ def batch_frames(folded: list[tuple[Event, set[str]]], state: P.ScreenState, scr
     region, so it is exactly the region as of that event). A client that applies all
     frames ends with the same screen; one cut off midway resumes after its last seq
     and is sent the later frames, which carry the region. Catching up 1,000 roster
-    events thus renders the 500-seat roster once, not 1,000 times.
+    events thus renders the 500-seat roster once, not 1,000 times. Delta regions (the
+    inbox) instead go in every frame that changed them, as their small deltas.
     """
     last: dict[str, int] = {}
     for index, (_, changed) in enumerate(folded):
         for region in changed:
             last[region] = index
-    render = render or (lambda event, regions: frame(event, state, regions, screen,
-                                                     language=language))
+    whole = _sent_whole(folded, state)
+    deltas = DELTA_REGIONS - whole
+    render = render or (lambda event, regions, whole: frame(event, state, regions, screen,
+                                                            language=language, whole=whole))
     return [
-        render(event, {region for region in changed if last[region] == index})
+        render(event, {region for region in changed
+                       if last[region] == index or region in deltas}, whole)
         for index, (event, changed) in enumerate(folded)
     ]
 
@@ -150,8 +202,8 @@ def batch_frames(folded: list[tuple[Event, set[str]]], state: P.ScreenState, scr
 class FrameCache:
     """Rendered frames of one session keyed by (seq, viewer class, regions); LRU.
 
-    Bounded in entries and in bytes (frames grow with the session: a desk frame carries
-    the whole inbox): only the last few events' frames are ever asked for again, by
+    Bounded in entries and in bytes (regions such as the roster or threads grow with the
+    session): only the last few events' frames are ever asked for again, by
     sockets a little behind; an evicted frame is simply rendered again.
     """
 
@@ -162,16 +214,19 @@ class FrameCache:
         self.hits = self.misses = 0
 
     def frame(self, event: Event, state: P.ScreenState, changed: set[str], screen: str, *,
-              language: str, private: tuple[int, ...]) -> str:
+              language: str, private: tuple[int, ...],
+              whole: frozenset[str] = frozenset()) -> str:
         regions = frozenset(name for name in SCREENS[screen] if name in changed)
-        key = (event.seq, viewer_class(state.perspective, screen, language, private), regions)
+        key = (event.seq, viewer_class(state.perspective, screen, language, private), regions,
+               whole & regions)
         text = self.frames.get(key)
         if text is not None:
             self.hits += 1
             self.frames.move_to_end(key)
             return text
         self.misses += 1
-        text = self.frames[key] = frame(event, state, regions, screen, language=language)
+        text = self.frames[key] = frame(event, state, regions, screen, language=language,
+                                        whole=whole)
         self.bytes += len(text)
         while len(self.frames) > self.size or self.bytes > self.max_bytes:
             _, evicted = self.frames.popitem(last=False)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from scenarios.models import Role
 from sessions import engine, exports, replay, report, retention
 from sessions.access import may_steer, trainer_viewer, viewer_for
-from sessions.audit import audit_record
+from sessions.audit import audit_record, trail
 from sessions.models import AuditEntry, Session
 from simtrain.pdf import pdf_response
 from simtrain.permissions import is_course_admin
@@ -277,6 +277,27 @@ def archive(request):
         "retention_days": retention.retention_days(),
         "due": retention.due_sessions(now=timezone.now()).count(),
         "query": urlencode({k: v for k, v in request.GET.items() if v}),
+    })
+
+
+@login_required
+def audit_trail(request):
+    """Who changed access or data, when, and what: for course admins only."""
+    _course_admin(request)
+    action = request.GET.get("action", "")
+    if action not in AuditEntry.Action.values:
+        action = ""
+    session_id = request.GET.get("session", "")
+    session_id = int(session_id) if session_id.isdigit() else None
+    q = request.GET.get("q", "").strip()[:100]
+    lines = trail(action=action, q=q, session_id=session_id)
+    shown = list(lines[:500])
+    return render(request, "sessions/audit_trail.html", {
+        "lines": shown,
+        "total": lines.count() if len(shown) == 500 else len(shown),
+        "actions": AuditEntry.Action.choices,
+        "filters": {"action": action, "q": q, "session": session_id},
+        "active": bool(action or q or session_id),
     })
 
 

@@ -25,6 +25,9 @@ urlpatterns = [
          name="attachment"),
     path("sessions/<int:session_id>/attachments/<str:attachment_id>/text/",
          views.attachment_text, name="attachment_text"),
+    # The whole of a capped list (a thread, the notes), live or replayed: views.region_all.
+    path("sessions/<int:session_id>/regions/<str:region>/all/", views.region_all,
+         name="region_all"),
     path("invite/<str:token>/", views.invite, name="invite"),
     # After the exercise: replay, after-action report, exports (sessions.review_views).
     path("sessions/<int:session_id>/replay/", review_views.replay_page, name="replay"),
@@ -41,6 +44,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/events.csv", review_views.export_csv, name="export_csv"),
     path("sessions/<int:session_id>/delete/", review_views.session_delete, name="delete"),
     path("sessions/archive/", review_views.archive, name="archive"),
+    path("sessions/archive/audit/", review_views.audit_trail, name="audit"),
     path("sessions/archive/retention/", review_views.archive_retention,
          name="archive_retention"),
 ]

@@ -19,7 +19,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scenarios.models import Role, ScenarioVersion
-from sessions import engine, selectors
+from sessions import engine, replay, selectors
+from sessions import projections as P
 from sessions.access import (
     may_steer,
     read_pass,
@@ -31,6 +32,7 @@ from sessions.access import (
 from sessions.forms import CodeForm, NameForm, SessionForm
 from sessions.models import LobbyEntry, Seat, Session, new_secret
 from sessions.qr import qr_svg
+from sessions.render import SCREENS, region_context, screen_for
 from simtrain.markdown import render_markdown
 from simtrain.pdf import pdf_response
 from simtrain.permissions import is_course_admin, is_trainer
@@ -336,6 +338,57 @@ def desk(request, session_id: int):
         return redirect("actors:tablet", session_id=session.pk)
     return render(request, "sessions/desk.html",
                   selectors.screen_context(session=session, viewer=viewer))
+
+
+@require_GET
+def region_all(request, session_id: int, region: str):
+    """Every entry of a capped list: one thread's messages, or the notes (htmx fragment).
+
+    The regions show the last `projections.SHOWN` entries and link here for the rest
+    (`?upto=<seq of the newest shown>`, `&thread=<key>` for a thread): the answer is the
+    list as it stood at that seq, for the same perspective, so it serves the live
+    screens and the replay alike. Who is looking is decided as on those pages: with
+    `as` (the replay's perspective, or `trainer` from the control room) whoever may
+    steer the session, as on the replay; without, the viewer of the live screens (the
+    seat of the pass cookie, else the trainer). Only a region the viewer's screen shows,
+    and only a thread that screen lists, are answered.
+    """
+    session = get_object_or_404(Session.objects.select_related("version"), pk=session_id)
+    token = request.GET.get("as")
+    if token:
+        if not may_steer(request.user, session):
+            raise PermissionDenied
+        view = replay.viewpoint(session, token)
+        if view is None:
+            raise Http404(_("Point de vue inconnu."))
+        perspective, screen = view.perspective, view.screen
+    else:
+        viewer = viewer_for(session, user=request.user, cookies=request.COOKIES,
+                            prefer_seat=True)
+        if viewer is None:
+            raise PermissionDenied
+        perspective = viewer.perspective
+        screen = screen_for(perspective, viewer.seat.role.kind if viewer.seat else "")
+    if region not in (P.THREADS, P.NOTES) or region not in SCREENS[screen]:
+        raise Http404
+    try:
+        upto = int(request.GET.get("upto", session.last_seq))
+    except ValueError:
+        upto = session.last_seq
+    state = replay.state_at(session, perspective, max(0, min(upto, session.last_seq)))
+    context = {**region_context(state), "full": True}
+    if region == P.THREADS:
+        key = request.GET.get("thread", "")
+        if key not in state.shown_threads():
+            raise Http404
+        context.update(key=key, shown=P.Shown.of(state.threads.get(key, []), capped=False))
+        template = "thread_messages"
+    else:
+        context["shown"] = state.notes_shown(capped=False)
+        template = "notes_list"
+    response = render(request, f"sessions/regions.html#{template}", context)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _attachment_for(request, session_id: int, attachment_id: str) -> selectors.FoundAttachment:

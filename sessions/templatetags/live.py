@@ -17,8 +17,3 @@ def get_item(mapping, key):
 @register.filter
 def role_title(plan, ident: str) -> str:
     return plan.role_title(ident)
-
-
-@register.filter
-def thread_with(state, other: str):
-    return state.thread_with(other)

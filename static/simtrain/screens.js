@@ -405,9 +405,9 @@
 
   function unreadBadge() {
     var badge = $("[data-unread-badge]");
-    var inbox = document.getElementById("region-inbox");
-    if (!badge || !inbox) return;
-    var n = parseInt(inbox.dataset.unread || "0", 10);
+    var counter = document.getElementById("inbox-unread");
+    if (!badge || !counter) return;
+    var n = parseInt(counter.dataset.unread || "0", 10);
     badge.textContent = String(n);
     badge.hidden = n === 0;
   }

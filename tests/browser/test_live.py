@@ -123,12 +123,22 @@ def test_six_people_play_the_first_phases(stage):
         "#region-threads .message:has-text('client en garde à vue')", state="attached"
     )
 
+    # The police officer is reading an item when the next one arrives: it stays open.
+    police.page.locator("#region-inbox [data-inject='msg-appel-maraude'] summary").click()
+    police.page.wait_for_selector(
+        "#region-inbox .inbox-item[data-inject='msg-appel-maraude']:not(.is-unread) details[open]"
+    )
+
     # The trainer fires an inject by hand from the timeline; only its recipient gets it.
     control.locator(
         "#region-timeline [data-inject='doc-pv-constatation'] "
         "form:has(input[value='inject.fire']) button"
     ).click()
     police.page.wait_for_selector("#region-inbox [data-inject='doc-pv-constatation']")
+    assert police.page.locator(
+        "#region-inbox [data-inject='msg-appel-maraude'] details").get_attribute("open") == ""
+    unread = police.page.locator("#region-inbox .inbox-item.is-unread").count()
+    assert police.page.locator("#inbox-unread").get_attribute("data-unread") == str(unread)
     control.wait_for_selector(
         "#region-timeline [data-inject='doc-pv-constatation'][data-state='fired']"
     )

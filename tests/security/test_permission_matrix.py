@@ -88,6 +88,9 @@ def world(db, groups, live_version, wall):
     engine.seat_free(session_id=session.pk, principal=boss, seat_id=spare.pk)
     engine.session_start(session_id=session.pk, principal=boss)
     engine.inject_fire(session_id=session.pk, principal=boss, inject_ident="call")
+    engine.message_send(session_id=session.pk, to_role="parquet", text="bonjour",
+                        principal=engine.SeatPrincipal(seat_id=seats["trainee_a"].pk,
+                                                       pass_key=keys["trainee_a"]))
     return World(session=session, other=other, version=live_version, attachment=attachment.pk,
                  foreign_attachment=foreign.pk, seats=seats, keys=keys, users=users)
 
@@ -121,10 +124,12 @@ class Rule:
     data: object = None  # callable(World) -> dict, for POST
     # Public pages that send people on (home → join, logout → login) are not refusals.
     redirects_deny: bool = True
+    query: object = None  # callable(World) -> dict, GET parameters
 
 
-def rule(allowed, method="GET", kwargs=None, data=None, redirects_deny=True) -> Rule:
-    return Rule(frozenset(allowed), method, kwargs, data, redirects_deny)
+def rule(allowed, method="GET", kwargs=None, data=None, redirects_deny=True,
+         query=None) -> Rule:
+    return Rule(frozenset(allowed), method, kwargs, data, redirects_deny, query)
 
 
 S = lambda w: {"session_id": w.session.pk}  # noqa: E731
@@ -184,6 +189,25 @@ URLS: dict[str, Rule] = {
     "sessions:attachment_text": rule(
         {"trainee_a", "observer"} | STEER,
         kwargs=lambda w: {**S(w), "attachment_id": str(w.attachment)}),
+    # "Show all" of a capped list. Live: the seats whose screen shows it, and whoever may
+    # steer (no seat: the trainer's view); with `as` (the replay's perspective): whoever
+    # may steer, as on the replay.
+    "sessions:region_all": rule({"trainee_a", "trainee_b"} | STEER,
+                                kwargs=lambda w: {**S(w), "region": "notes"}),
+    "sessions:region_all@thread": rule(
+        {"trainee_a", "trainee_b"} | STEER, kwargs=lambda w: {**S(w), "region": "threads"},
+        query=lambda w: {"thread": "parquet|police"}),
+    "sessions:region_all@thread-as-trainer": rule(
+        STEER, kwargs=lambda w: {**S(w), "region": "threads"},
+        query=lambda w: {"thread": "parquet|police", "as": "trainer"}),
+    "sessions:region_all@replay-as-seat": rule(
+        STEER, kwargs=lambda w: {**S(w), "region": "notes"},
+        query=lambda w: {"as": f"seat:{w.seats['trainee_a'].pk}"}),
+    "sessions:region_all@other-session": rule(
+        OTHERS, kwargs=lambda w: {**S2(w), "region": "notes"}),
+    "sessions:region_all@seat-of-other-session": rule(
+        set(), kwargs=lambda w: {**S(w), "region": "notes"},
+        query=lambda w: {"as": f"seat:{w.other.seats.first().pk}"}),
     "sessions:invite": rule(ALL, kwargs=lambda w: {"token": w.seats["actor"].invite_token}),
     "sessions:invite@stale": rule(set(), kwargs=lambda w: {"token": "x" * 43}),
     "sessions:replay": rule(STEER, kwargs=S),
@@ -200,6 +224,7 @@ URLS: dict[str, Rule] = {
     "sessions:export_csv": rule(STEER, kwargs=S),
     "sessions:delete": rule(ADMIN, kwargs=S),
     "sessions:archive": rule(ADMIN),
+    "sessions:audit": rule(ADMIN),
     "sessions:archive_retention": rule(ADMIN, method="POST", data=lambda w: {}),
 }
 
@@ -241,7 +266,7 @@ def test_url_permissions(world, key):
         if entry.method == "POST":
             response = client.post(url, entry.data(world) if entry.data else {})
         else:
-            response = client.get(url)
+            response = client.get(url, entry.query(world) if entry.query else None)
         assert response.status_code < 500, (persona, url, response.status_code)
         if denied(response, redirects_deny=entry.redirects_deny) == (persona in entry.allowed):
             wrong.append(f"{persona}: {response.status_code} {response.get('Location', '')}")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+import tinyhtml5
 from django.core.cache import cache
 
 from scenarios.models import Objective
@@ -77,6 +79,87 @@ def normalise(html: str) -> str:
     html = OOB.sub("", html)
     html = re.sub(r"\s+", " ", html)
     return re.sub(r"\s+>", ">", html).strip()
+
+
+# --- A browser's screen, as htmx changes it ------------------------------------------------------
+
+
+def _elements(html: str) -> list[ET.Element]:
+    body = tinyhtml5.parse(f"<body>{html}", namespace_html_elements=False).find("body")
+    return list(body)
+
+
+def canonical(html: str | ET.Element) -> str:
+    """One serialisation for HTML however it was built: parsed, out-of-band attributes
+    dropped, whitespace between tags removed and collapsed elsewhere."""
+    roots = _elements(html) if isinstance(html, str) else [html]
+    text = []
+    for root in roots:
+        for element in root.iter():
+            element.attrib.pop("hx-swap-oob", None)
+        text.append(ET.tostring(root, encoding="unicode", method="html"))
+    joined = re.sub(r">\s+<", "><", "".join(text))
+    return re.sub(r"\s+", " ", joined).strip()
+
+
+class Screen:
+    """The regions of one page, changed by live frames the way htmx applies them:
+    `hx-swap-oob="true"` replaces the element with that id, `afterbegin:#id` and
+    `beforeend:#id` insert the fragment's children. A frame that names an element the
+    page lacks fails the test instead of being ignored (htmx would drop it silently)."""
+
+    def __init__(self, regions: dict[str, str]):
+        self.roots = {name: _elements(html)[0] for name, html in regions.items()}
+
+    def apply(self, frame: str, *, ignore: tuple[str, ...] = ("feed", "toasts", "clock")) -> None:
+        for element in _elements(frame):
+            spec = element.attrib.pop("hx-swap-oob", None)
+            if spec is None:
+                continue
+            style, _, selector = spec.partition(":")
+            ident = selector.removeprefix("#") if selector else element.get("id", "")
+            if style == "true":
+                style = "outerHTML"
+            if ident in ignore:
+                continue
+            found = self._find(ident)
+            assert found is not None, f"the frame targets #{ident}, not on this page"
+            parent, target = found
+            if style == "outerHTML":
+                if parent is None:
+                    name = next(n for n, root in self.roots.items() if root is target)
+                    self.roots[name] = element
+                else:
+                    element.tail = target.tail
+                    parent[list(parent).index(target)] = element
+            elif style == "afterbegin":
+                children = list(element)
+                if children:
+                    children[-1].tail = (children[-1].tail or "") + (target.text or "")
+                    target.text = element.text
+                    for index, child in enumerate(children):
+                        target.insert(index, child)
+            elif style == "beforeend":
+                for child in element:
+                    target.append(child)
+            else:
+                raise AssertionError(f"swap style {style!r} is not modelled")
+
+    def _find(self, ident: str):
+        for root in self.roots.values():
+            if root.get("id") == ident:
+                return None, root
+            for parent in root.iter():
+                for child in parent:
+                    if child.get("id") == ident:
+                        return parent, child
+        return None
+
+    def html(self, name: str) -> str:
+        return canonical(self.roots[name])
+
+    def regions(self) -> dict[str, str]:
+        return {name: self.html(name) for name in self.roots}
 
 
 def add_objective(version, ident: str = "obj", title: str = "Objectif", **fields) -> Objective:

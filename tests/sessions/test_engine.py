@@ -269,6 +269,27 @@ def test_adhoc_inject_speaks_as_a_persona(session, boss, seated):
     assert event.payload["inject"].startswith("adhoc-")
 
 
+def test_adhoc_recipients_are_checked_in_one_query_and_an_unknown_one_changes_nothing(
+    session, boss, seated, django_assert_max_num_queries
+):
+    start(session, boss)
+    event = engine.inject_adhoc(session_id=session.pk, principal=boss,
+                                roles=["parquet", "police", "police"], title="À deux")
+    assert event.audience == ["role:parquet", "role:police"]
+    last_seq = Session.objects.get(pk=session.pk).last_seq
+    with pytest.raises(engine.EngineError) as err:
+        engine.inject_adhoc(session_id=session.pk, principal=boss,
+                            roles=["police", "douane"], title="Perdu")
+    assert err.value.code == "unknown-role" and "douane" in err.value.message
+    assert Session.objects.get(pk=session.pk).last_seq == last_seq
+    with django_assert_max_num_queries(12) as one:
+        engine.inject_adhoc(session_id=session.pk, principal=boss, roles=["police"],
+                            title="À un")
+    with django_assert_max_num_queries(len(one.captured_queries)):  # not one more per role
+        engine.inject_adhoc(session_id=session.pk, principal=boss,
+                            roles=["police", "parquet", "joy", "obs"], title="À tous")
+
+
 def test_trainee_cannot_steer(session, seated):
     with pytest.raises(engine.EngineError) as err:
         engine.session_start(session_id=session.pk, principal=seated["police"])

@@ -19,7 +19,9 @@ from sessions.models import Event, ReplaySnapshot, Seat, Session
 from sessions.projections import new_state
 from sessions.render import SCREENS, render_region, screen_for
 from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fixture
+    Screen,
     add_objective,
+    canonical,
     fresh_caches,
     normalise,
     play_script,
@@ -31,27 +33,30 @@ from tests.sessions.test_consumers import connect, drain, pass_cookie, trainer_c
 def fresh_regions(session, view: replay.Viewpoint, **where) -> dict[str, str]:
     with translation.override("fr"):
         frame = replay.frame_at(session, view, **where)
-    return {name: normalise(html) for name, html in frame.regions.items()}
+    return {name: canonical(html) for name, html in frame.regions.items()}
 
 
 # --- Replay at T equals the live screen at T -----------------------------------------------------
 
 
 class LiveScreen:
-    """What one connected browser shows: the latest HTML it received for each region."""
+    """What one connected browser shows: its first page's regions, changed by every
+    frame it received the way htmx applies them."""
 
     def __init__(self, comm, view: replay.Viewpoint, initial: dict[str, str]):
         self.comm, self.view = comm, view
-        self.regions = dict(initial)
+        self.screen = Screen(initial)
         self.clock: dict[str, str] = {}
+
+    @property
+    def regions(self) -> dict[str, str]:
+        return self.screen.regions()
 
     def absorb(self, frames: list[str]) -> None:
         for text in frames:
             if not text.startswith("<!--seq:"):
                 continue
-            for name, html in regions_in(text).items():
-                if name in self.regions:
-                    self.regions[name] = html
+            self.screen.apply(text)
             clock = re.search(r'<div id="clock"[^>]*data-state="([^"]*)" data-speed="([^"]*)"'
                               r'\s+data-anchor-clock-ms="([^"]*)"', text)
             if clock:
@@ -123,7 +128,7 @@ async def test_replay_at_every_moment_equals_what_live_screens_showed(
         later_same_time = await database_sync_to_async(
             Event.objects.filter(session=session, seq__gt=seq, clock_ms__lte=t_ms).exists)()
         for name, screen in screens.items():
-            live = {region: normalise(html) for region, html in shown[name].items()}
+            live = shown[name]
             by_seq = await database_sync_to_async(fresh_regions)(session, screen.view, seq=seq)
             assert by_seq == live, (name, seq, _diff(by_seq, live))
             if not later_same_time:  # T names exactly this moment
@@ -246,7 +251,7 @@ def test_replay_page_and_frames_for_the_trainer(trainer_client, played):
     response = trainer_client.get(reverse("sessions:replay_frame", args=[played.pk]),
                                   {"t": end, "as": f"seat:{police.pk}"})
     assert response.status_code == 200
-    got = {k: normalise(v) for k, v in regions_in(response.content.decode()).items()}
+    got = {k: canonical(v) for k, v in regions_in(response.content.decode()).items()}
     view = replay.viewpoint(played, f"seat:{police.pk}")
     assert got == fresh_regions(played, view, t_ms=end)
     assert "Penser à l'OPP." in response.content.decode() or "Penser à l&#x27;OPP." in \
@@ -325,7 +330,7 @@ async def _streamed_screen(session, view: replay.Viewpoint, cookie: str) -> dict
     screen = LiveScreen(comm, view, await database_sync_to_async(_initial)(session, view))
     screen.absorb(await drain(comm, quiet=0.6))
     await comm.disconnect()
-    return {name: normalise(html) for name, html in screen.regions.items()}
+    return screen.regions
 
 
 @pytest.mark.slow

@@ -16,12 +16,14 @@ from django.utils.html import escape
 
 from scenarios.models import Attachment, Blob, Inject
 from sessions import engine
+from sessions import projections as P
 from sessions.access import pass_cookie_name, sign_pass
 from sessions.audience import Perspective
 from sessions.models import Event, Seat
-from sessions.projections import project_session
-from sessions.render import SCREENS, frame, render_region, screen_for
+from sessions.projections import apply, project_session
+from sessions.render import SCREENS, batch_frames, frame, render_region, screen_for
 from tests.sessions.conftest import seat_up
+from tests.sessions.review_helpers import Screen, canonical
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,24 @@ def test_the_trainer_opens_every_screen(trainer_client, started):
         assert response.status_code == 200, name
     page = trainer_client.get(reverse("sessions:control", args=[started.pk])).content.decode()
     assert started.code in page and 'id="region-timeline"' in page and 'id="region-console"' in page
+
+
+def test_every_region_a_screen_is_pushed_is_on_its_page(trainer_client, started, seated):
+    """A pushed region with no target on the page would be dropped by htmx (and the
+    replay, which renders SCREENS, would show what the live page never did)."""
+    desk = reverse("sessions:desk", args=[started.pk])
+    pages = {
+        "control": trainer_client.get(reverse("sessions:control", args=[started.pk])),
+        "room": trainer_client.get(reverse("sessions:room", args=[started.pk])),
+        "desk": seat_client(started, seated["police"]).get(desk),
+        "observer": seat_client(started, seated["obs"]).get(desk),
+        "tablet": seat_client(started, seated["joy"]).get(desk, follow=True),
+    }
+    for screen, response in pages.items():
+        html = response.content.decode()
+        on_page = set(re.findall(r'id="region-([a-z]+)"', html))
+        assert 'id="clock"' in html, screen
+        assert set(SCREENS[screen]) - {"clock"} <= on_page, (screen, on_page)
 
 
 def test_room_display_renders_only_public_things(trainer_client, started, boss, seated, wall):
@@ -235,8 +255,11 @@ def test_pack_page_and_pdf(trainer_client, started):
 # --- Live equals fresh ------------------------------------------------------------------------
 
 
-def test_every_pushed_region_equals_the_region_rendered_fresh(started, boss, seated, wall):
-    """house-style: state before + event = fresh state, region by region, per screen."""
+def test_every_pushed_frame_turns_the_screen_into_the_screen_rendered_fresh(
+    started, boss, seated, wall
+):
+    """house-style: screen before + pushed frame = fresh screen, region by region, for
+    every event and screen — whole regions and item-sized deltas alike."""
     wall.advance(125)
     engine.scheduler_tick(session_id=started.pk)
     engine.decision_answer(
@@ -253,11 +276,20 @@ def test_every_pushed_region_equals_the_region_rendered_fresh(started, boss, sea
     engine.safety_stop(session_id=started.pk, principal=seated["joy"], note="pause")
     engine.note_add(session_id=started.pk, principal=boss, text="note")
     engine.clock_set_speed(session_id=started.pk, principal=boss, speed=4)
+    # The inbox grows and is read one item at a time (item-sized deltas, not the list).
+    first = engine.inject_adhoc(session_id=started.pk, principal=boss, roles=["police"],
+                                title="Premier", body="**un**")
+    engine.inject_adhoc(session_id=started.pk, principal=boss, roles=["police", "parquet"],
+                        title="Deuxième")
+    engine.item_open(session_id=started.pk, principal=seated["police"], item=first.seq)
+    engine.inject_adhoc(session_id=started.pk, principal=boss, roles=["police"],
+                        title="Troisième")
     seats = {s.role.ident: s for s in Seat.objects.filter(session=started).select_related("role")}
     perspectives = [Perspective.trainer()] + [
         Perspective.for_seat(seats[ident]) for ident in ("police", "parquet", "joy", "obs")
     ]
     events = list(Event.objects.filter(session=started).order_by("seq"))
+    deltas = []
     for perspective in perspectives:
         role_kind = seats[perspective.role_ident].role.kind if perspective.role_ident else ""
         screen = screen_for(perspective, role_kind)
@@ -265,12 +297,48 @@ def test_every_pushed_region_equals_the_region_rendered_fresh(started, boss, sea
             if not perspective.sees_event(event):
                 continue
             live = project_session(started, perspective, upto_seq=event.seq - 1)
-            from sessions.projections import apply
-
+            shown = Screen(regions_of(live, screen))
             changed = apply(live, event)
             pushed = frame(event, live, changed, screen)
+            shown.apply(pushed)
             fresh = project_session(started, perspective, upto_seq=event.seq)
-            for name in SCREENS[screen]:
-                if name in changed and name != "clock":
-                    region = render_region(fresh, name, oob=True)
-                    assert region in pushed, (perspective, event.kind, name)
+            assert shown.regions() == {name: canonical(html) for name, html in
+                                       regions_of(fresh, screen).items()}, (
+                perspective, event.kind)
+            if P.INBOX in changed and 'id="region-inbox"' not in pushed:
+                deltas.append((perspective.role_ident, event.kind))
+    # Both kinds of delta were checked: a new item on a list, a read item.
+    assert ("police", "inject.fired") in deltas and ("police", "item.opened") in deltas
+
+
+def regions_of(state, screen: str) -> dict[str, str]:
+    return {name: render_region(state, name) for name in SCREENS[screen] if name != "clock"}
+
+
+@pytest.mark.parametrize("split", [0, 1, 3])
+def test_a_batch_of_frames_turns_the_screen_into_the_screen_rendered_fresh(
+    started, boss, seated, split
+):
+    """A socket catching up gets many events at once: regions once, inbox items as
+    deltas — or the inbox whole when its first item is in the batch (split 0)."""
+    police = seated["police"]
+    sent = [engine.inject_adhoc(session_id=started.pk, principal=boss, roles=["police"],
+                                title=f"Appel {n}") for n in range(4)]
+    engine.item_open(session_id=started.pk, principal=police, item=sent[1].seq)
+    engine.message_send(session_id=started.pk, principal=police, to_role="parquet",
+                        text="Reçu")
+    engine.item_open(session_id=started.pk, principal=police, item=sent[3].seq)
+    perspective = Perspective.for_seat(Seat.objects.get(pk=police.seat_id))
+    visible = [e for e in Event.objects.filter(session=started).order_by("seq")
+               if perspective.sees_event(e)]
+    cut = visible[0].seq - 1 if split == 0 else sent[split].seq
+    state = project_session(started, perspective, upto_seq=cut)
+    shown = Screen(regions_of(state, "desk"))
+    folded = [(event, apply(state, event)) for event in visible if event.seq > cut]
+    frames = batch_frames(folded, state, "desk", language="fr")
+    for text in frames:
+        shown.apply(text)
+    assert shown.regions() == {name: canonical(html) for name, html in
+                               regions_of(state, "desk").items()}
+    whole = sum('id="region-inbox"' in text for text in frames)
+    assert whole == (1 if split == 0 else 0)
