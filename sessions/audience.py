@@ -7,7 +7,7 @@ an observer sees everything a seat may see, but nothing meant for the trainer al
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
 EVERYONE = "*"
@@ -54,6 +54,19 @@ class Perspective:
     def sees_event(self, event) -> bool:
         """The rule for one event of the log (use this wherever the event is at hand)."""
         return self.sees(event.audience, seq=event.seq)
+
+    def may_see_any(self, tokens: Set[str]) -> bool:
+        """Whether some event addressed to these tokens (the union of a batch's
+        audiences) may be for this perspective: one set lookup per viewer, where asking
+        `sees` of every audience cost a pass over each. The holder rule is left to
+        `sees_event`, applied when the events are folded in."""
+        if self.kind == "trainer":
+            return True
+        if self.seat_id is not None and seat_token(self.seat_id) in tokens:
+            return True
+        if self.kind == "observer":
+            return any(token == EVERYONE or token.startswith("role:") for token in tokens)
+        return EVERYONE in tokens or role_token(self.role_ident) in tokens
 
     def sees(self, audience: Iterable[str], *, seq: int | None = None) -> bool:
         """Whether an audience includes this perspective; `seq` applies the holder rule."""

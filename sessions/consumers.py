@@ -174,14 +174,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # --- outbound -------------------------------------------------------------------------
 
-    def interested(self, audiences: set[tuple[str, ...]], freed_seats: set[int]) -> bool:
-        """Called by the hub: does a batch with these audiences concern this screen?"""
+    def interested(self, tokens: frozenset[str], freed_seats: set[int]) -> bool:
+        """Called by the hub: does a batch addressed to these audience tokens concern
+        this screen?"""
         viewer = self.viewer
         if viewer is None or self.state is None:
             return False
         if viewer.is_trainer or (viewer.seat is not None and viewer.seat.pk in freed_seats):
             return True
-        return any(viewer.perspective.sees(audience) for audience in audiences)
+        return viewer.perspective.may_see_any(tokens)
 
     def wake(self) -> None:
         """Called by the hub: the feed has new events for us. Flushes once, soon."""

@@ -49,7 +49,7 @@ BATCH = 500  # events read per query
 class Listener(Protocol):
     def wake(self) -> None: ...
 
-    def interested(self, audiences: set[tuple[str, ...]], freed_seats: set[int]) -> bool: ...
+    def interested(self, tokens: frozenset[str], freed_seats: set[int]) -> bool: ...
 
 
 class Feed:
@@ -135,10 +135,10 @@ class Feed:
             self.frames.forget_before(self.events[0].seq)
 
     def _wake(self, new: list[Event]) -> None:
-        audiences = {tuple(event.audience) for event in new}
+        tokens = frozenset(token for event in new for token in event.audience)
         freed = {event.payload.get("seat") for event in new if event.kind == "seat.freed"}
         for listener in list(self.listeners):
-            if listener.interested(audiences, freed):
+            if listener.interested(tokens, freed):
                 listener.wake()
 
 

@@ -27,6 +27,15 @@ application = ProtocolTypeRouter(
     }
 )
 
+try:  # under Daphne: settle the heap once the reactor runs (not when tests import this)
+    from twisted.internet import reactor
+
+    from simtrain import heap
+
+    reactor.callWhenRunning(heap.settle)
+except ImportError:  # another ASGI server: the defaults
+    pass
+
 if os.environ.get("SIMTRAIN_SCHEDULER", "embedded") == "embedded":
     from sessions.embedded import WithEmbeddedScheduler  # noqa: E402
 
