@@ -118,8 +118,15 @@ for port in $WORKER_PORTS; do
     echo "error: worker on port $port did not answer; see $LOGS/worker-$port.log" >&2; exit 1; }
 done
 
+# Run as root, nginx's workers would become `nobody`, who may not read a checkout in a
+# private home or temporary directory: keep them as the user who owns the files.
+user_line=""
+if [ "$(id -u)" = 0 ]; then
+  user_line="user $(stat -c %U "$STATIC_DIR") $(stat -c %G "$STATIC_DIR");"
+fi
 sed -e "s#@RUN@#$RUN/nginx#g" -e "s#@PORT@#$PORT#g" -e "s#@STATIC@#$STATIC_DIR#g" \
     -e "s#@UPSTREAMS@#$upstreams#" -e "s#@WS_TIMEOUT@#$SIMTRAIN_WEBSOCKET_TIMEOUT#g" \
+    -e "s#@USER@#$user_line#" \
     scripts/nginx.conf.template >"$RUN/nginx/nginx.conf"
 nginx -t -q -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" -g 'daemon off;'
 spawn "nginx" "$HOST:$PORT" "$RUN/nginx/nginx-error.log" \
