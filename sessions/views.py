@@ -376,7 +376,10 @@ def region_all(request, session_id: int, region: str):
     except ValueError:
         upto = session.last_seq
     state = replay.state_at(session, perspective, max(0, min(upto, session.last_seq)))
-    context = {**region_context(state), "full": True}
+    # `refresh`: the page reloads a list it had shown whole after a push (live.js); the
+    # focus stays where the user is.
+    context = {**region_context(state), "full": True,
+               "refresh": request.GET.get("refresh") == "1"}
     if region == P.THREADS:
         key = request.GET.get("thread", "")
         if key not in state.shown_threads():

@@ -151,6 +151,7 @@
   // --- keep what the user was doing across a pushed region update -----------------------
 
   var focus = null;
+  var reopen = [];  // ids of lists shown whole before a pushed update
 
   function sameId(root, id) {
     if (!id) return null;
@@ -182,10 +183,26 @@
       else if (el.tagName === "SELECT") { if (el.value) twin.value = el.value; }
       else if (el.value) twin.value = el.value;
     }
+    // A list the user had shown whole ("show all") comes back capped: reload it after.
+    var full = old.querySelectorAll("ol[data-full][id]");
+    for (i = 0; i < full.length; i++) reopen.push(full[i].id);
     var active = document.activeElement;
     if (active && active.id && old.contains(active)) {
       focus = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
     }
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    var ids = reopen;
+    reopen = [];
+    ids.forEach(function (id) {
+      var list = document.getElementById(id);
+      var link = list && list.querySelector(".show-all__link");
+      if (link && window.htmx) {
+        htmx.ajax("GET", link.getAttribute("href") + "&refresh=1",
+                  { target: "#" + CSS.escape(id), swap: "outerHTML" });
+      }
+    });
   });
 
   document.addEventListener("htmx:oobAfterSwap", function () {

@@ -56,11 +56,20 @@ def test_show_all_live_on_the_desk_and_in_the_control_room(stage):
     expect(desk.locator("#notes-list")).to_be_focused()
     assert "Note du formateur" not in desk.locator("#region-notes").inner_text()
     assert_no_serious(desk, "desk, lists shown whole")
+    # A message arrives while the thread is shown whole: it stays whole, with the new
+    # message, and the focus stays where the user is.
+    desk.locator("#msg-parquet").focus()
+    engine.message_send(session_id=s.pk, principal=parquet.principal, to_role="police",
+                        text="Réponse du parquet")
+    expect(desk.locator(f"{thread} li[data-seq]")).to_have_count(total + 1)
+    expect(desk.locator(f"{thread} li[data-seq]").last).to_contain_text("Réponse du parquet")
+    expect(desk.locator(f"{thread} .thread__messages[data-full]")).to_have_count(1)
+    expect(desk.locator("#msg-parquet")).to_be_focused()
 
     control = stage.open(trainer, f"/sessions/{s.pk}/")
     control.click("#thread-parquet-police > summary")
-    _show_all(control, "#thread-parquet-police", total,
-              f"{EXTRA} messages plus anciens — tout afficher")
+    _show_all(control, "#thread-parquet-police", total + 1,  # with the parquet's answer
+              f"{EXTRA + 1} messages plus anciens — tout afficher")
     # The trainer's notes hold the private ones too: twice as many.
     hidden = 2 * total - SHOWN
     _show_all(control, "#region-notes", 2 * total,

@@ -149,6 +149,10 @@ def test_show_all_gives_the_trainer_the_whole_thread_and_notes(chatty, trainer_c
         assert len(texts(body, prefix)) == count
         assert "show-all" not in body and "autofocus" in body  # focus lands on the list
         assert response["Cache-Control"] == "private, no-store"
+        # Reloaded after a push (live.js): the same list, the focus left alone.
+        again = trainer_client.get(url + "&refresh=1", HTTP_HX_REQUEST="true").content.decode()
+        assert len(texts(again, prefix)) == count
+        assert "data-full" in again and "autofocus" not in again
 
 
 def test_show_all_gives_a_seat_its_own_lists(chatty, seated):
