@@ -36,7 +36,7 @@ from sessions.render import SCREENS, region_context, screen_for
 from simtrain.markdown import render_markdown
 from simtrain.pdf import pdf_response
 from simtrain.permissions import is_course_admin, is_trainer
-from simtrain.ratelimit import client_ip, is_limited, record_failure
+from simtrain.ratelimit import LimiterUnavailable, client_ip, is_limited, record_failure
 
 CODE_FAILURES_LIMIT = 10  # wrong codes per IP …
 CODE_WINDOW_S = 300  # … per five minutes
@@ -197,7 +197,13 @@ def join(request):
     form = CodeForm(request.POST or None)
     ip = client_ip(request)
     if request.method == "POST":
-        if is_limited("join-code", ip, limit=CODE_FAILURES_LIMIT, window=CODE_WINDOW_S):
+        try:
+            limited = is_limited("join-code", ip, limit=CODE_FAILURES_LIMIT,
+                                 window=CODE_WINDOW_S)
+        except LimiterUnavailable as error:
+            form.add_error(None, str(error.message))
+            return render(request, "sessions/join.html", {"form": form}, status=503)
+        if limited:
             form.add_error(None, _("Trop d'essais. Patientez quelques minutes puis réessayez."))
             return render(request, "sessions/join.html", {"form": form}, status=429)
         if form.is_valid():

@@ -5,7 +5,12 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from simtrain.permissions import is_trainer
-from simtrain.ratelimit import client_ip, is_limited, record_failure
+from simtrain.ratelimit import (
+    LimiterUnavailable,
+    client_ip,
+    is_limited,
+    record_failure,
+)
 
 
 def home(request):
@@ -33,22 +38,30 @@ class ThrottledLoginView(LoginView):
 
     def post(self, request, *args, **kwargs):
         subjects = self._subjects(request)
-        if any(
-            is_limited("login", s, limit=LOGIN_FAILURES_LIMIT, window=LOGIN_WINDOW_S)
-            for s in subjects
-        ):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(
-                None, _("Trop de tentatives de connexion. Réessayez dans quelques minutes.")
+        try:
+            limited = any(
+                is_limited("login", s, limit=LOGIN_FAILURES_LIMIT, window=LOGIN_WINDOW_S)
+                for s in subjects
             )
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+        except LimiterUnavailable as error:
+            return self._refuse(str(error.message), status=503)
+        if limited:
+            return self._refuse(
+                _("Trop de tentatives de connexion. Réessayez dans quelques minutes."),
+                status=429,
+            )
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
         for subject in self._subjects(self.request):
             record_failure("login", subject, window=LOGIN_WINDOW_S)
         return super().form_invalid(form)
+
+    def _refuse(self, message: str, *, status: int):
+        form = self.get_form()
+        form.errors.clear()
+        form.add_error(None, message)
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
     @staticmethod
     def _subjects(request) -> list[str]:
