@@ -7,6 +7,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEBUG ?=
 PYTEST_ARGS ?=
 
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
@@ -42,18 +43,25 @@ demo: migrate ## Load the shipped scenarios and the demo accounts
 	$(PY) manage.py create_demo_users
 
 .PHONY: run
-run: demo ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000
+run: demo ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000 (DEBUG=1: debug mode)
 	@$(PY) manage.py create_demo_users --print-only --host $(HOST) --port $(PORT)
-	$(BIN)/daphne -b $(HOST) -p $(PORT) simtrain.asgi:application
+	$(PY) -m simtrain.serve -b $(HOST) -p $(PORT) $(if $(filter 1 yes true on,$(DEBUG)),--debug)
 
 .PHONY: run-scaled
 run-scaled: install ## The production shape on one machine: PostgreSQL, Redis, 2 Daphne workers, scheduler, nginx
 	scripts/run-scaled.sh
 
 .PHONY: bench
-bench: install ## Benchmarks (never part of make test): fan-out latency and replay; writes bench/results and docs/performance.md
+bench: install ## Benchmarks (never part of make test): fan-out latency, replay, syndicates, soak, editor; writes bench/results and docs/performance.md
 	$(PY) -m bench.fanout
-	$(PY) bench/replay_bench.py
+	$(PY) -m bench.replay_bench
+	$(PY) -m bench.syndicates
+	$(PY) -m bench.soak
+	$(PY) -m bench.editor
+
+.PHONY: soak
+soak: install ## The soak alone: 2 h of exercise at ×60 with 100 screens (about 3 min); writes bench/results/soak.json
+	$(PY) -m bench.soak
 
 .PHONY: test
 test: install ## Run the whole test suite (installs what it needs first)
@@ -62,7 +70,7 @@ test: install ## Run the whole test suite (installs what it needs first)
 
 .PHONY: test-scaleout
 test-scaleout: install ## Cross-process tests: PostgreSQL, Redis, two Daphne workers, schedulers
-	@scripts/ensure-system.sh postgresql redis-server
+	@scripts/ensure-system.sh postgresql redis-server nginx
 	@eval "$$(scripts/postgres.sh start)" && DATABASE_URL="$$DATABASE_URL" $(BIN)/pytest -m scaleout tests/scaleout $(PYTEST_ARGS)
 
 .PHONY: lint

@@ -28,8 +28,12 @@ FRAME = re.compile(r'data-stamp-ms="(\d+)"[^>]*>.*?bench:(\w+):(\d+)', re.S)
 SEQ = re.compile(r"^<!--seq:(\d+)-->")
 
 
-def _raise_nofile() -> None:
+def _raise_nofile(sockets: int) -> None:
+    """One descriptor per socket, plus a margin for the interpreter's own files."""
+    need = sockets + 100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        sys.exit(f"open-file hard limit {hard} < {need} needed for {sockets} sockets")
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -90,9 +94,9 @@ class Client:
 
 
 async def main(spec_path: str) -> None:
-    _raise_nofile()
     with open(spec_path) as f:
         spec = json.load(f)
+    _raise_nofile(len(spec["clients"]))
     origin = spec["origin"]
     clients = [
         Client(i, c["url"], c.get("cookie", ""), origin) for i, c in enumerate(spec["clients"])

@@ -3,6 +3,7 @@
     python -m bench.fanout                  # everything: what `make bench` runs (< 10 min)
     python -m bench.fanout --shapes embedded --cases 1x100
     python -m bench.fanout --smoke          # embedded, 1 session × 3 clients, a few events
+    python -m bench.fanout --shapes embedded --cases "" --out /tmp/x   # capacity alone
 
 Shapes (docs/performance.md):
   embedded  one Daphne (embedded scheduler), in-memory channel layer, SQLite (WAL);
@@ -30,21 +31,27 @@ import asyncio
 import json
 import math
 import os
-import platform
 import re
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-TMP = RESULTS / "tmp"
-PY = sys.executable
-SERVER_CPU = "0"
-CLIENT_CPU = "1"
+from bench.servers import (
+    CLIENT_CPU,
+    PY,
+    RESULTS,
+    ROOT,
+    SERVER_CPU,
+    TMP,
+    Servers,
+    machine,
+    pin,
+    raise_nofile,
+    shape_environment,
+)
+
 ROLES = ("police", "parquet", "juge", "avocat", "ase")
 BODY = (
     "Appel du commissariat de Nantes : une mineure de 15 ans, sans papiers, a été "
@@ -75,14 +82,7 @@ CASES = {
     "50x10": Case(50, 10, steady_rate=0.5, steady_s=10),
 }
 SMOKE = Case(1, 3, steady_rate=5.0, steady_s=1, bursts=1, burst_size=3, burst_gap_s=0.5)
-CAPACITY = {"sessions": 20, "clients": 100}  # 2,000 idle sockets on one worker
-
-
-def pin(cpu: str) -> list[str]:
-    """`taskset -c CPU` when the machine has that CPU, else nothing."""
-    if shutil.which("taskset") and len(os.sched_getaffinity(0)) > int(cpu):
-        return ["taskset", "-c", cpu]
-    return []
+CAPACITY = {"sessions": 50, "clients": 100}  # 5,000 idle sockets on one worker
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -103,30 +103,6 @@ def summarize(latencies: list[float], received: int, expected: int) -> dict:
         "received": received,
         "expected": expected,
         "reach": round(received / expected, 4) if expected else 0.0,
-    }
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kib = 0
-    try:
-        mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "load_before": os.getloadavg(),
     }
 
 
@@ -292,132 +268,11 @@ async def drive(trainers: list[Trainer], case: Case, phase: str) -> None:
                 number += 1
 
 
-# --- One simtrain shape, in a process configured for it ------------------------------------
-
-
 def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simtrain.settings")
     import django
 
     django.setup()
-
-
-class Servers:
-    """The server side of a shape: Daphne worker(s), and for scale-out a scheduler + nginx."""
-
-    def __init__(self, shape: str):
-        self.shape = shape
-        self.workers = []
-        self.others: list[subprocess.Popen] = []
-        self.port = None
-
-    def start(self) -> str:
-        from sessions.simulation.server import DaphneServer, free_port
-
-        class PinnedDaphne(DaphneServer):
-            def command(self):
-                return [*pin(SERVER_CPU), *super().command()]
-
-        env = {"DJANGO_DEBUG": "0", "SIMTRAIN_WEBSOCKET_TIMEOUT": "86400"}
-        TMP.mkdir(parents=True, exist_ok=True)
-        if self.shape == "embedded":
-            worker = PinnedDaphne(
-                scheduler="embedded",
-                env=env,
-                ready_timeout=60,
-                log_path=TMP / "embedded-daphne.log",
-            )
-            self.workers = [worker.start()]
-            self.port = worker.port
-            return worker.base_url
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-        for n in range(2):
-            worker = PinnedDaphne(
-                scheduler="external",
-                env=env,
-                ready_timeout=60,
-                log_path=TMP / f"scaleout-daphne-{n}.log",
-            )
-            self.workers.append(worker.start())
-        full_env = {**self.workers[0].environment()}
-        log = open(TMP / "scaleout-scheduler.log", "ab")
-        self.others.append(
-            subprocess.Popen(
-                [*pin(SERVER_CPU), PY, "manage.py", "run_scheduler"],
-                cwd=ROOT,
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-        self.port = free_port()
-        self.others.append(start_nginx(self.port, [w.port for w in self.workers]))
-        return f"http://127.0.0.1:{self.port}"
-
-    def rss_kib(self) -> list[int]:
-        return [rss_kib(w.process.pid) for w in self.workers]
-
-    def stop(self) -> None:
-        for proc in reversed(self.others):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        for worker in self.workers:
-            worker.stop()
-
-
-def start_nginx(port: int, worker_ports: list[int]) -> subprocess.Popen:
-    run = TMP / "nginx"
-    (run / "tmp").mkdir(parents=True, exist_ok=True)
-    upstreams = " ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in worker_ports)
-    conf = (ROOT / "scripts" / "nginx.conf.template").read_text()
-    for key, value in {
-        "@RUN@": str(run),
-        "@PORT@": str(port),
-        "@UPSTREAMS@": upstreams,
-        "@STATIC@": str(ROOT / "static"),
-        "@WS_TIMEOUT@": "86400",
-    }.items():
-        conf = conf.replace(key, value)
-    (run / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen(
-        [
-            *pin(SERVER_CPU),
-            "nginx",
-            "-c",
-            str(run / "nginx.conf"),
-            "-p",
-            str(run),
-            "-g",
-            "daemon off;",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            import urllib.request
-
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"nginx did not come up; see {run / 'nginx-error.log'}")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 @dataclass
@@ -601,8 +456,16 @@ async def run_capacity(servers: Servers, base_url: str, log) -> dict:
         open_idle = await proc.ask("open")
         for trainer in trainers:
             await trainer.connect()
-        await asyncio.gather(*(t.fire("capacity", 0) for t in trainers))
-        got = await proc.wait_for(len(clients), timeout=30)
+        # One trainer login fires for every session: stay well within its command bucket
+        # (the server takes tokens when it handles a command, not when we send it).
+        from sessions.consumers import RATE_CAPACITY, RATE_PER_S
+
+        chunk = RATE_CAPACITY // 2
+        for start in range(0, len(trainers), chunk):
+            if start:
+                await asyncio.sleep(chunk / RATE_PER_S + 1)
+            await asyncio.gather(*(t.fire("capacity", 0) for t in trainers[start:][:chunk]))
+        got = await proc.wait_for(len(clients), timeout=60)
         raw = await proc.stop()
     finally:
         for trainer in trainers:
@@ -620,6 +483,8 @@ async def run_capacity(servers: Servers, base_url: str, log) -> dict:
         "kib_per_socket": round((rss_after - rss_before) / max(1, connect["connected"]), 1),
         "one_event_to_all": summarize(raw["latencies"].get("capacity", []), got, n),
         "ulimit_nofile": __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE),
+        "load_after": os.getloadavg(),
+        "trainer_errors": sorted({e for t in trainers for e in t.errors}),
     }
     log(f"  capacity: {open_idle}/{n} open, {result['kib_per_socket']} KiB/socket")
     return result
@@ -629,18 +494,21 @@ def run_shape(shape: str, cases: list[Case], capacity: bool, log) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    servers = Servers(shape)
-    base_url = servers.start()
+    # Daphne inherits this process's limit: one descriptor per socket, plus a margin.
+    raise_nofile(CAPACITY["sessions"] * (CAPACITY["clients"] + 1) + 200 if capacity else 1024)
     out = {"shape": shape, "cases": [], "started": time.time()}
 
-    async def run_all():
+    async def run_all(base_url):
         for case in cases:
             out["cases"].append(await run_case(base_url, case, shape, log))
 
-    try:
-        asyncio.run(run_all())
-    finally:
-        servers.stop()
+    if cases:  # `--cases ""` runs the capacity case alone
+        servers = Servers(shape)
+        base_url = servers.start()
+        try:
+            asyncio.run(run_all(base_url))
+        finally:
+            servers.stop()
     if capacity:  # on a fresh worker: memory freed by earlier cases would hide growth
         fresh = Servers(shape)
         fresh_url = fresh.start()
@@ -738,48 +606,6 @@ async def run_baseline(cases: list[Case], payload_bytes: dict[str, int], log) ->
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def shape_environment(shape: str) -> dict[str, str]:
-    """A fresh database (and Redis) for one shape; returns the environment to run it with."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_DEBUG": "0"}
-    env.pop("REDIS_URL", None)
-    TMP.mkdir(parents=True, exist_ok=True)
-    if shape == "embedded":
-        db = TMP / "embedded.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        env["DATABASE_URL"] = f"sqlite:///{db}"
-        return env
-    # As root with apt they are installed; otherwise this says which apt command to run.
-    subprocess.run(
-        ["scripts/ensure-system.sh", "postgresql", "redis-server", "nginx"], cwd=ROOT, check=True
-    )
-    started = subprocess.run(
-        ["scripts/postgres.sh", "start"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
-    url = started.strip().split("=", 1)[1]
-    bench_url = url.rsplit("/", 1)[0] + "/simtrain_bench"
-    drop = "DROP DATABASE IF EXISTS simtrain_bench WITH (FORCE)"
-    subprocess.run(
-        ["su", "postgres", "-c", f'psql -q -c "{drop}"'], check=True, capture_output=True
-    )
-    subprocess.run(
-        ["su", "postgres", "-c", "createdb -O simtrain simtrain_bench"],
-        check=True,
-        capture_output=True,
-    )
-    env["DATABASE_URL"] = bench_url
-    redis = subprocess.run(
-        [*pin(SERVER_CPU), "scripts/redis.sh", "start", "6391"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "REDIS_RUN_DIR": str(TMP / "redis")},
-    ).stdout
-    env["REDIS_URL"] = redis.strip().split("=", 1)[1]
-    return env
 
 
 def main() -> int:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/replay_bench.py --events 5000 --seeks 50 --json
 
 It plays the shipped scenario (fixtures/scenarios/nigerian-minors) through the engine
-(`sessions.rehearsal`) into its own SQLite file under var/ (a few minutes, once: later
+(`rehearsal.in_process`) into its own SQLite file under var/ (a few minutes, once: later
 runs reuse it, `--rebuild` makes a new one), then times
 real requests through Django (the test client, a logged-in trainer):
 
@@ -32,13 +32,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.standalone import latency_stats, load_per_cpu, setup_django, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "fixtures" / "scenarios" / "nigerian-minors"
@@ -68,27 +68,12 @@ def _code_hash() -> str:
     return hashlib.sha256(repr(sorted(MIX.items())).encode()).hexdigest()[:10]
 
 
-def _setup(db: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "simtrain.settings"
-    os.environ["SIMTRAIN_SCHEDULER"] = "external"
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def _build(events: int, seed: int):
     import django.utils.timezone as tz
     from django.contrib.auth import get_user_model
 
+    from rehearsal.in_process import rehearse
     from scenarios.services import scenario_import
-    from sessions.rehearsal import rehearse
     from simtrain.permissions import TRAINER_GROUP, ensure_groups
 
     version = scenario_import(source=SCENARIO).version
@@ -120,30 +105,6 @@ def _build(events: int, seed: int):
         tz.now = real_now
 
 
-def _stats(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(p95, 1),
-        "max_ms": round(ordered[-1], 1),
-    }
-
-
-def _load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
-    except OSError:
-        return None
-
-
-def _timed(call) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = call()
-    return (time.perf_counter() - start) * 1000, result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -158,7 +119,7 @@ def main() -> int:
     if args.rebuild:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-    _setup(db)
+    setup_django(db)
 
     from collections import Counter
 
@@ -183,7 +144,7 @@ def main() -> int:
         build_s = round(time.perf_counter() - start, 1)
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench"))
-    load_before = _load_average()
+    load_before = load_per_cpu()
     rng = random.Random(args.seed)
     end_ms = replay.clock_end(session)
     views = [v.token for v in replay.viewpoints(session)]
@@ -194,7 +155,7 @@ def main() -> int:
     frame_url = reverse("sessions:replay_frame", args=[session.pk])
 
     def get(url: str, **params) -> float:
-        ms, response = _timed(lambda: client.get(url, params))
+        ms, response = timed(lambda: client.get(url, params))
         assert response.status_code == 200, (url, params, response.status_code)
         return ms
 
@@ -223,7 +184,7 @@ def main() -> int:
     states = []
     for _ in range(args.seeks):
         view = replay.viewpoint(session, rng.choice(sample_views))
-        ms, _state = _timed(
+        ms, _state = timed(
             lambda v=view: replay.replayed_at(
                 session, v.perspective, replay.seq_at(session, rng.randint(0, end_ms))
             )
@@ -259,16 +220,16 @@ def main() -> int:
         "snapshots_every": replay.SNAPSHOT_EVERY,
         "open_cold_ms": round(cold_open, 1),
         "first_seek_to_end_cold_ms": {v: round(ms, 1) for v, ms in first_seek.items()},
-        "open": _stats(open_warm),
-        "open_at_random_t": _stats(open_at),
-        "seek": _stats(seeks),
-        "seek_by_view": {v: _stats(ms) for v, ms in seeks_by_view.items() if ms},
-        "state_at_t": _stats(states),
-        "scrub": _stats(scrubs),
-        "play_16x": _stats(plays),
+        "open": latency_stats(open_warm),
+        "open_at_random_t": latency_stats(open_at),
+        "seek": latency_stats(seeks),
+        "seek_by_view": {v: latency_stats(ms) for v, ms in seeks_by_view.items() if ms},
+        "state_at_t": latency_stats(states),
+        "scrub": latency_stats(scrubs),
+        "play_16x": latency_stats(plays),
         "targets_ms": {"open": TARGET_OPEN_MS, "seek": TARGET_SEEK_MS},
         # Wall-clock figures: a busy machine inflates them (load per CPU, 1 min).
-        "load_per_cpu": {"before": load_before, "after": _load_average()},
+        "load_per_cpu": {"before": load_before, "after": load_per_cpu()},
         "shown_per_list": P.SHOWN,
     }
     if args.events == 20_000 and args.seed == 7:  # the case docs/performance.md cites

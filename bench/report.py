@@ -129,12 +129,12 @@ def targets(found: dict[str, dict]) -> list[str]:
     cap = found.get("embedded", {}).get("capacity")
     if cap:
         lines.append(
-            f"| ≥ 2,000 idle sockets / worker | embedded | {cap['open_after_idle']} "
-            f"open | | {'yes' if cap['open_after_idle'] >= 2000 else 'no'} |"
+            f"| ≥ 5,000 idle sockets / worker | embedded | {cap['open_after_idle']} "
+            f"open | | {'yes' if cap['open_after_idle'] >= 5000 else 'no'} |"
         )
         lines.append(
-            f"| ≤ 100 KiB / socket | embedded | {cap['kib_per_socket']} KiB | "
-            f"| {'yes' if cap['kib_per_socket'] <= 100 else 'no'} |"
+            f"| ≤ 40 KiB / socket | embedded | {cap['kib_per_socket']} KiB | "
+            f"| {'yes' if cap['kib_per_socket'] <= 40 else 'no'} |"
         )
     return lines
 

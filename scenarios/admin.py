@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from scenarios.models import (
     Action,
     Attachment,
+    Countdown,
     Inject,
     Objective,
     Phase,
+    Request,
     Role,
     Scenario,
     ScenarioVersion,
@@ -79,6 +81,16 @@ class ActionInline(ReadOnlyTabularInline):
     fields = ["ident", "label", "once"]
 
 
+class RequestInline(ReadOnlyTabularInline):
+    model = Request
+    fields = ["ident", "label", "decider", "deadline_s", "once"]
+
+
+class CountdownInline(ReadOnlyTabularInline):
+    model = Countdown
+    fields = ["ident", "title", "limit_s", "starts", "stops"]
+
+
 class InjectInline(ReadOnlyTabularInline):
     model = Inject
     fields = ["ident", "kind", "title", "phase", "trigger", "at_s"]
@@ -97,7 +109,15 @@ class ScenarioVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["scenario__slug", "title", "summary"]
     date_hierarchy = "imported_at"
     exclude = ["warnings"]
-    inlines = [RoleInline, PhaseInline, ActionInline, InjectInline, ObjectiveInline]
+    inlines = [
+        RoleInline,
+        PhaseInline,
+        ActionInline,
+        RequestInline,
+        CountdownInline,
+        InjectInline,
+        ObjectiveInline,
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "warnings"]

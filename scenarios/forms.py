@@ -8,10 +8,13 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from scenarios.format.xlsx import MAX_WORKBOOK_BYTES, XLSX_CONTENT_TYPE
+
 # The format's limits (docs: scenario-format.md, "Container").
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 MAX_YAML_BYTES = 2 * 1024 * 1024
-UPLOAD_SUFFIXES = (".yaml", ".yml", ".zip")
+UPLOAD_SUFFIXES = (".yaml", ".yml", ".zip", ".xlsx")
+UPLOAD_ACCEPT = f".yaml,.yml,.zip,.xlsx,application/zip,application/yaml,{XLSX_CONTENT_TYPE}"
 
 
 def language_label(code: str) -> str:
@@ -27,12 +30,11 @@ class ScenarioUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Fichier du scénario"),
         help_text=_(
-            "Un fichier YAML (.yaml, .yml, 2 Mio au plus) ou une archive .zip contenant "
-            "scenario.yaml et ses pièces jointes (50 Mio au plus)."
+            "Un fichier YAML (.yaml, .yml, 2 Mio au plus), un classeur .xlsx (10 Mio au plus) "
+            "ou une archive .zip contenant scenario.yaml ou scenario.xlsx et ses pièces "
+            "jointes (50 Mio au plus)."
         ),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": ".yaml,.yml,.zip,application/zip,application/yaml"}
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
 
     check_only = forms.BooleanField(
@@ -45,11 +47,16 @@ class ScenarioUploadForm(forms.Form):
         name = upload.name.lower()
         if not name.endswith(UPLOAD_SUFFIXES):
             raise ValidationError(
-                _("Seuls les fichiers .yaml, .yml et .zip sont acceptés (reçu : %(name)s)."),
+                _("Seuls les fichiers .yaml, .yml, .xlsx et .zip sont acceptés (reçu : %(name)s)."),
                 code="suffix",
                 params={"name": upload.name},
             )
-        limit = MAX_BUNDLE_BYTES if name.endswith(".zip") else MAX_YAML_BYTES
+        if name.endswith(".zip"):
+            limit = MAX_BUNDLE_BYTES
+        elif name.endswith(".xlsx"):
+            limit = MAX_WORKBOOK_BYTES
+        else:
+            limit = MAX_YAML_BYTES
         if upload.size > limit:
             raise ValidationError(
                 _("Le fichier pèse %(size)s ; la limite est de %(limit)s."),

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from scenarios.models import (
@@ -30,6 +30,7 @@ from scenarios.models import (
     Role,
     Scenario,
     ScenarioVersion,
+    VersionReview,
 )
 
 # --- helpers ---------------------------------------------------------------------------
@@ -48,9 +49,15 @@ INJECT_KIND_ORDER = [kind for kind, _label in Inject.Kind.choices]
 # --- the library -----------------------------------------------------------------------
 
 
+def runnable_versions() -> Q:
+    """Versions that may start a live session: imported, or approved on review."""
+    return Q(review__isnull=True) | Q(review__state=VersionReview.State.APPROVED)
+
+
 def _latest_versions() -> QuerySet[ScenarioVersion]:
     siblings = ScenarioVersion.objects.filter(scenario=OuterRef("scenario")).order_by()
-    latest_number = siblings.order_by("-number").values("number")[:1]
+    # The library offers what may run: a version awaiting review is seen in its history.
+    latest_number = siblings.filter(runnable_versions()).order_by("-number").values("number")[:1]
     version_count = siblings.values("scenario").annotate(n=Count("pk")).values("n")
     role_count = (
         Role.objects.filter(version=OuterRef("pk"))
@@ -67,7 +74,7 @@ def _latest_versions() -> QuerySet[ScenarioVersion]:
         .values("n")
     )
     return (
-        ScenarioVersion.objects.filter(number=Subquery(latest_number))
+        ScenarioVersion.objects.filter(number=Subquery(latest_number), scenario__preview=False)
         .select_related("scenario")
         .annotate(
             version_count=Coalesce(Subquery(version_count), 0),

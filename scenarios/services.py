@@ -26,13 +26,26 @@ from scenarios.format import (
 from scenarios.format import schema as fmt
 from scenarios.format.bundle import ATTACHMENT_TYPES
 from scenarios.format.export import export_document
+from scenarios.format.stored import (
+    condition_json,
+    extends_file,
+    extends_json,
+    fiction_file,
+    fiction_json,
+    measure_file,
+    measure_json,
+    when_file,
+    when_json,
+)
 from scenarios.models import (
     Action,
     Attachment,
     Blob,
+    Countdown,
     Inject,
     Objective,
     Phase,
+    Request,
     Role,
     Scenario,
     ScenarioVersion,
@@ -93,7 +106,7 @@ def scenario_import_many(
     if check_only:
         return [_preview(scenario) for scenario in checked]
     with transaction.atomic():
-        return [_store(scenario, user) for scenario in checked]
+        return [store_checked(scenario, user) for scenario in checked]
 
 
 def _preview(checked: CheckedScenario) -> ImportResult:
@@ -110,7 +123,8 @@ def _preview(checked: CheckedScenario) -> ImportResult:
     )
 
 
-def _store(checked: CheckedScenario, user: Any) -> ImportResult:
+def store_checked(checked: CheckedScenario, user: Any) -> ImportResult:
+    """Store a checked scenario as the next version of its slug (inside a transaction)."""
     doc = checked.doc
     Scenario.objects.get_or_create(slug=doc.slug)
     # Locking the scenario row serialises concurrent imports of one slug, so two of
@@ -140,6 +154,8 @@ def _store(checked: CheckedScenario, user: Any) -> ImportResult:
         content_hash=checked.content_hash,
         source_name=checked.source_name[:300],
         warnings=[str(warning) for warning in checked.warnings],
+        safety_stop=doc.safety.stop,
+        fiction=fiction_json(doc.fiction) if doc.fiction is not None else None,
         imported_by=user if getattr(user, "is_authenticated", False) else None,
     )
     _VersionWriter(version, doc, checked.files).write()
@@ -153,11 +169,30 @@ def _store(checked: CheckedScenario, user: Any) -> ImportResult:
     )
 
 
+def store_blob(path: str, data: bytes) -> Blob:
+    """The content-addressed row holding `data` (an attachment's type is its extension's)."""
+    extension = path.rsplit(".", 1)[-1].lower()
+    blob, _ = Blob.objects.get_or_create(
+        sha256=hashlib.sha256(data).hexdigest(),
+        defaults={"size": len(data), "content_type": ATTACHMENT_TYPES[extension], "data": data},
+    )
+    return blob
+
+
+def _first_form(when: fmt.When | None) -> str | None:
+    """ "decision" or "action" for a `when` of the two first forms without delay (stored
+    in the trigger columns as they always were); None for any other."""
+    if when is None or when.delay:
+        return None
+    forms = when.forms()
+    return forms[0] if forms in (["decision"], ["action"]) else None
+
+
 def _waits_for(spec: fmt.Inject) -> str | None:
-    """The inject whose firing or answer `spec` waits for."""
+    """The inject whose row `spec`'s row points to (`after`, `when` decision)."""
     if spec.after is not None:
         return spec.after.inject
-    if spec.when is not None and spec.when.decision is not None:
+    if _first_form(spec.when) == "decision":
         return spec.when.decision
     return None
 
@@ -202,6 +237,32 @@ class _VersionWriter:
             )
             row.roles.set(self.role_rows(action.roles))
             self.actions[action.id] = row
+        for order, request in enumerate(self.doc.requests):
+            row = Request.objects.create(
+                version=self.version,
+                ident=request.id,
+                order=order,
+                label=request.label,
+                description=request.description or "",
+                decider=self.roles[request.to],
+                deadline_s=request.deadline,
+                once=request.once,
+            )
+            row.senders.set(self.role_rows(request.senders))
+        for order, countdown in enumerate(self.doc.countdowns):
+            row = Countdown.objects.create(
+                version=self.version,
+                ident=countdown.id,
+                order=order,
+                title=countdown.title,
+                description=countdown.description or "",
+                limit_s=countdown.limit,
+                starts=condition_json(countdown.starts),
+                stops=condition_json(countdown.stops) if countdown.stops is not None else None,
+                extends=extends_json(countdown),
+                warn_s=sorted(set(countdown.warn), reverse=True),
+            )
+            row.roles.set(self.role_rows(countdown.roles))
         specs = {inject.id: (order, inject) for order, inject in enumerate(self.doc.injects)}
         for inject in self.doc.injects:
             # The chain of injects this one waits for, created from its far end; a loop
@@ -248,14 +309,16 @@ class _VersionWriter:
                 after_inject=self.injects[spec.after.inject],
                 after_delay_s=spec.after.delay,
             )
-        elif spec.when is not None and spec.when.action is not None:
+        elif _first_form(spec.when) == "action":
             fields.update(trigger=Inject.Trigger.ACTION, when_action=self.actions[spec.when.action])
-        elif spec.when is not None:
+        elif _first_form(spec.when) == "decision":
             fields.update(
                 trigger=Inject.Trigger.DECISION,
                 when_decision=self.injects[spec.when.decision],
                 when_option=spec.when.option,
             )
+        elif spec.when is not None:
+            fields.update(trigger=Inject.Trigger.WHEN)
         row = Inject.objects.create(
             version=self.version,
             ident=spec.id,
@@ -274,6 +337,11 @@ class _VersionWriter:
             else None,
             free_text=spec.free_text,
             deadline_s=spec.deadline,
+            when=when_json(spec.when) if spec.when is not None else None,
+            condition=condition_json(spec.if_) if spec.if_ is not None else None,
+            reply=spec.reply,
+            repeat=spec.repeat,
+            key_fact=spec.key_fact,
             **fields,
         )
         row.recipients.set(self.role_rows(spec.recipient_ids(self.doc.roles)))
@@ -289,17 +357,7 @@ class _VersionWriter:
 
     def blob(self, path: str) -> Blob:
         if path not in self.blobs:
-            data = self.files[path]
-            digest = hashlib.sha256(data).hexdigest()
-            extension = path.rsplit(".", 1)[-1].lower()
-            self.blobs[path], _ = Blob.objects.get_or_create(
-                sha256=digest,
-                defaults={
-                    "size": len(data),
-                    "content_type": ATTACHMENT_TYPES[extension],
-                    "data": data,
-                },
-            )
+            self.blobs[path] = store_blob(path, self.files[path])
         return self.blobs[path]
 
     def write_objective(self, order: int, spec: fmt.Objective) -> None:
@@ -307,7 +365,13 @@ class _VersionWriter:
         measure = spec.measure
         if measure is not None:
             fields["within_s"] = measure.within
-            if measure.decision is not None:
+            fields["measure_spec"] = measure_json(measure)
+            kind = measure.forms()[0]
+            if kind in ("request", "countdown"):
+                fields["measure"] = kind
+            elif kind not in ("decision", "action", "message"):
+                fields["measure"] = Objective.Measure.COMBINED
+            elif measure.decision is not None:
                 fields.update(
                     measure=Objective.Measure.DECISION,
                     measure_decision=self.injects[measure.decision],
@@ -372,6 +436,14 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
         for attachment in inject.attachments.all():
             item["attachments"].append({"file": attachment.path, "title": attachment.title})
             files[attachment.path] = bytes(attachment.blob.data)
+        if inject.reply:
+            item["reply"] = True
+        if inject.repeat:
+            item["repeat"] = True
+        if inject.key_fact:
+            item["key_fact"] = True
+        if inject.condition is not None:
+            item["if"] = inject.condition
         if inject.trigger == Inject.Trigger.AT:
             item["at"] = inject.at_s
         elif inject.trigger == Inject.Trigger.AFTER:
@@ -379,6 +451,8 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
                 "inject": inject.after_inject.ident,
                 "delay": inject.after_delay_s or 0,
             }
+        elif inject.when is not None:  # every `when` form, when stored normalised
+            item["when"] = when_file(inject.when)
         elif inject.trigger == Inject.Trigger.DECISION:
             item["when"] = {"decision": inject.when_decision.ident, "option": inject.when_option}
         elif inject.trigger == Inject.Trigger.ACTION:
@@ -396,7 +470,9 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
         .order_by("order")
     ):
         measure: dict[str, Any] | None = None
-        if objective.measure == Objective.Measure.DECISION:
+        if objective.measure_spec is not None:
+            measure = measure_file(objective.measure_spec)
+        elif objective.measure == Objective.Measure.DECISION:
             measure = {
                 "decision": objective.measure_decision.ident,
                 "option": objective.measure_option,
@@ -407,7 +483,7 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
             measure = {
                 "message": {"from": objective.measure_from.ident, "to": objective.measure_to.ident}
             }
-        if measure is not None:
+        if measure is not None and objective.measure_spec is None:
             measure["within"] = objective.within_s
         listed = idents(objective.roles.all())
         objectives.append(
@@ -430,6 +506,8 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
         "duration": version.duration_s,
         "authors": version.authors,
         "tags": version.tags,
+        "safety": {"stop": version.safety_stop},
+        "fiction": fiction_file(version.fiction) if version.fiction is not None else None,
         "objectives": objectives,
         "roles": [
             {
@@ -462,6 +540,34 @@ def scenario_document(*, version: ScenarioVersion) -> tuple[fmt.Scenario, dict[s
                 "once": action.once,
             }
             for action in version.actions.prefetch_related("roles").order_by("order")
+        ],
+        "requests": [
+            {
+                "id": request.ident,
+                "label": request.label,
+                "from": idents(request.senders.all()),
+                "to": request.decider.ident,
+                "description": request.description,
+                "deadline": request.deadline_s,
+                "once": request.once,
+            }
+            for request in version.requests.select_related("decider")
+            .prefetch_related("senders")
+            .order_by("order")
+        ],
+        "countdowns": [
+            {
+                "id": countdown.ident,
+                "title": countdown.title,
+                "description": countdown.description,
+                "roles": idents(countdown.roles.all()),
+                "limit": countdown.limit_s,
+                "starts": countdown.starts,
+                "stops": countdown.stops,
+                "extends": extends_file(countdown.extends),
+                "warn": countdown.warn_s,
+            }
+            for countdown in version.countdowns.prefetch_related("roles").order_by("order")
         ],
         "injects": injects,
     }

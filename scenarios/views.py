@@ -29,14 +29,24 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from scenarios import selectors
+from scenarios import selectors, services
+from scenarios.format.errors import ScenarioInvalid
+from scenarios.format.schema import json_schema
+from scenarios.format.xlsx import (
+    XLSX_CONTENT_TYPE,
+    WorkbookUnfit,
+    exported_workbook,
+    exported_workbook_zip,
+)
 from scenarios.forms import (
     MAX_BUNDLE_BYTES,
     MAX_YAML_BYTES,
+    UPLOAD_ACCEPT,
     LibraryFilterForm,
     ScenarioUploadForm,
 )
-from scenarios.models import Inject, Scenario, ScenarioVersion
+from scenarios.models import Inject, Scenario, ScenarioVersion, VersionReview
+from scenarios.services import scenario_import as import_service
 from simtrain.permissions import is_trainer
 
 # --- access ----------------------------------------------------------------------------
@@ -114,6 +124,7 @@ def library(request):
         "versions": versions,
         "filtered": any(filters.values()),
         "total": None,
+        "reviews_pending": VersionReview.objects.filter(state=VersionReview.State.PENDING).count(),
     }
     if context["filtered"]:
         context["total"] = len(selectors.scenario_list())
@@ -257,8 +268,6 @@ def attachment_download(request, slug: str, number: int, attachment_id: int):
 
 
 def _export(version: ScenarioVersion):
-    from scenarios import services
-
     return services.scenario_export(version=version)
 
 
@@ -290,6 +299,51 @@ def export_zip(request, slug: str, number: int):
     response = HttpResponse(_export_zip(exported), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=_export_filename(version, "zip")
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@trainer_required
+def export_xlsx(request, slug: str, number: int):
+    """The version as a workbook; one with attachments needs the zip (as for YAML)."""
+    version = _version_or_404(slug, number)
+    exported = _export(version)
+    if _export_files(exported):
+        context = {"version": version, "scenario": version.scenario, "workbook": True}
+        return render(request, "scenarios/export_needs_zip.html", context, status=409)
+    return _workbook_response(request, version, exported, "xlsx")
+
+
+@require_GET
+@trainer_required
+def export_xlsx_zip(request, slug: str, number: int):
+    """scenario.xlsx and the attachments, in a zip that imports back as it is."""
+    version = _version_or_404(slug, number)
+    return _workbook_response(request, version, _export(version), "zip")
+
+
+def _workbook_response(request, version: ScenarioVersion, exported, suffix: str):
+    try:
+        if suffix == "zip":
+            content, content_type = exported_workbook_zip(exported), "application/zip"
+        else:
+            content, content_type = exported_workbook(exported), XLSX_CONTENT_TYPE
+    except WorkbookUnfit as unfit:
+        messages.error(
+            request,
+            _(
+                "Cette version ne peut pas être exportée en classeur : %(reason)s. "
+                "Exportez-la en YAML."
+            )
+            % {"reason": unfit},
+        )
+        return redirect("scenarios:version", version.scenario.slug, version.number)
+    response = HttpResponse(content, content_type=content_type)
+    name = f"{version.scenario.slug}-v{version.number}-xlsx.zip" if suffix == "zip" else None
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=name or _export_filename(version, "xlsx")
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -331,6 +385,8 @@ def _version_number(raw: str | None, numbers: list[int]) -> int | None:
 def history(request, slug: str):
     latest = _version_or_404(slug)
     versions = selectors.version_list(scenario=latest.scenario)
+    for newer, older in zip(versions, versions[1:], strict=False):
+        newer.previous_number = older.number  # its "compare" link
     numbers = [v.number for v in versions]
     a = _version_number(request.GET.get("a"), numbers)
     b = _version_number(request.GET.get("b"), numbers)
@@ -402,10 +458,7 @@ def scenario_import(request):
 
 @csrf_protect
 def _scenario_import(request, limiter: _UploadLimitHandler):
-    from scenarios.format.errors import ScenarioInvalid  # noqa: PLC0415
-    from scenarios.services import scenario_import as import_service  # noqa: PLC0415
-
-    context: dict = {"diagnostics": [], "checked": None}
+    context: dict = {"diagnostics": [], "checked": None, "upload_accept": UPLOAD_ACCEPT}
     if request.method != "POST":
         context["form"] = ScenarioUploadForm()
         return render(request, "scenarios/import.html", context)
@@ -481,8 +534,8 @@ def _source_lines(name: str, data: bytes) -> dict[str, list[str]]:
                         texts[f"{name}/{info.filename}"] = texts[info.filename] = bundle.read(info)
         except (zipfile.BadZipFile, OSError, RuntimeError):
             pass
-    else:
-        texts[name] = data
+    elif name.lower().endswith((".yaml", ".yml")):
+        texts[name] = data  # a workbook has no lines to quote: its cells are named
     lines = {}
     for path, raw in texts.items():
         text = raw.decode("utf-8", errors="replace").splitlines()
@@ -502,7 +555,10 @@ def _diagnostic_rows(diagnostics, name: str, data: bytes) -> list[dict]:
         if text is None and len(sources) == 1 and not name.lower().endswith(".zip"):
             text = next(iter(sources.values()))
         excerpt = text[line - 1] if text and line and 0 < line <= len(text) else None
-        position = ":".join(str(part) for part in (file, line, col) if part not in (None, ""))
+        if getattr(diagnostic, "sheet", ""):  # a workbook's cell: file.xlsx:Injects!C12
+            excerpt, position = None, diagnostic.where
+        else:
+            position = ":".join(str(p) for p in (file, line, col) if p not in (None, ""))
         rows.append(
             {
                 "severity": str(getattr(diagnostic, "severity", "error")),
@@ -525,8 +581,6 @@ def _diagnostic_rows(diagnostics, name: str, data: bytes) -> list[dict]:
 @cache_control(public=True, max_age=3600)
 def schema(request):
     """The JSON Schema of `simtrain.scenario/1`, public: editors fetch it by URL."""
-    from scenarios.format.schema import json_schema  # noqa: PLC0415
-
     response = JsonResponse(
         json_schema(),
         content_type="application/schema+json",

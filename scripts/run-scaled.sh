@@ -64,6 +64,9 @@ eval "$(REDIS_RUN_DIR=var/run-scaled/redis scripts/redis.sh start "$REDIS_PORT")
 export DATABASE_URL REDIS_URL
 export SIMTRAIN_SCHEDULER=external
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-"127.0.0.1,localhost"}
+# nginx on this machine sets X-Real-IP; no --proxy-headers for Daphne: the client's
+# address is read in one place, from what the trusted proxy set (simtrain/clientip.py).
+export SIMTRAIN_TRUSTED_PROXIES=${SIMTRAIN_TRUSTED_PROXIES:-127.0.0.1}
 
 # --- schema, demo data, static files --------------------------------------------------
 note "migrate, demo data, collectstatic"
@@ -106,7 +109,7 @@ EOF
 upstreams=""
 for port in $WORKER_PORTS; do
   spawn "daphne worker" "$HOST:$port" "$LOGS/worker-$port.log" \
-    "$ROOT/.venv/bin/daphne" -b "$HOST" -p "$port" --proxy-headers \
+    "$ROOT/.venv/bin/daphne" -b "$HOST" -p "$port" \
     --websocket_timeout "$SIMTRAIN_WEBSOCKET_TIMEOUT" simtrain.asgi:application
   upstreams+="server $HOST:$port max_fails=1 fail_timeout=5s; "
 done

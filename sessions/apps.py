@@ -9,7 +9,9 @@ class LiveSessionsConfig(AppConfig):
     verbose_name = _("Sessions en direct")
 
     def ready(self) -> None:
-        from sessions import fanout
-        from sessions.signals import events_appended
+        # Here, not at the top: models may be imported only once the registry is ready.
+        from sessions import fanout, replay
+        from sessions.signals import events_appended, session_rewritten
 
         events_appended.connect(fanout.ring, dispatch_uid="sessions.fanout.ring")
+        session_rewritten.connect(replay.on_rewritten, dispatch_uid="sessions.replay.forget")

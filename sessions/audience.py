@@ -1,4 +1,4 @@
-"""Who may see an event. The single place where the audience rule lives.
+"""Who may see an event, and who may talk to whom. The single place for both rules.
 
 An event's audience is a list of tokens: "*" (every seat), "role:<ident>",
 "seat:<id>". An empty list means the trainer only. The trainer sees everything;
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
+from scenarios.models import Role
+
 EVERYONE = "*"
 
 
@@ -19,6 +21,20 @@ def role_token(ident: str) -> str:
 
 def seat_token(seat_id: int) -> str:
     return f"seat:{seat_id}"
+
+
+def contacts_of(role: Role) -> list[Role]:
+    """Roles this role may message: its `contacts`, or by default every trainee role."""
+    if role.contacts_explicit:
+        return [r for r in role.contacts.all() if r.pk != role.pk]
+    return list(
+        Role.objects.filter(version_id=role.version_id, kind=Role.Kind.TRAINEE).exclude(pk=role.pk)
+    )
+
+
+def thread_key(a: str, b: str) -> str:
+    """One thread per pair of roles, whoever writes first."""
+    return "|".join(sorted((a, b)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The audit trail: one line per act on a session outside the exercise itself.
 
-Exports, imports, pseudonymisation and deletion write here, and so do the trainer's
-seat commands (assign or reassign a seat, free it, refuse someone at the lobby), inside
+Exports, imports, pseudonymisation, text repair and deletion write here, and so do the
+trainer's seat commands (assign or reassign a seat, free it, refuse someone at the lobby
+or clear it), inside
 the engine command's transaction. Course admins read it in the archive (`trail()`,
 /sessions/archive/audit/) and the Django admin. Nothing in the app edits it, except
 that participants' names in seat lines are pseudonymised with the session (retention)
@@ -23,8 +24,10 @@ SEAT_ACTIONS = (
     AuditEntry.Action.SEAT_REASSIGNED,
     AuditEntry.Action.SEAT_FREED,
     AuditEntry.Action.LOBBY_DISMISSED,
+    AuditEntry.Action.LOBBY_CLEARED,
 )
 NAME_KEYS = ("previous", "holder", "name")
+NAME_LIST_KEYS = ("names",)
 
 
 def actor_label(user) -> str:
@@ -91,6 +94,10 @@ def pseudonymise_names(session_id: int, pseudonym: Callable[[str], str]) -> int:
         for key in NAME_KEYS:
             if isinstance(details.get(key), str) and details[key]:
                 details[key] = pseudonym(details[key])
+        for key in NAME_LIST_KEYS:
+            if isinstance(details.get(key), list):
+                details[key] = [pseudonym(n) if isinstance(n, str) and n else n
+                                for n in details[key]]
         if details != line.details:
             line.details = details
             line.save(update_fields=["details"])

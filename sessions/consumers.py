@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -23,11 +22,12 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import translation
 
-from sessions import engine, protocol
+from sessions import engine, presence, protocol, sockets
 from sessions.access import Viewer, seat_still_held, viewer_for
 from sessions.hub import FLUSH_EVERY_S, Feed, hub  # noqa: F401 (FLUSH_EVERY_S: documented here)
+from sessions.layout import plan_for, session_seats
 from sessions.models import Event, Session
-from sessions.projections import ScreenState, apply, new_state, plan_for, session_seats
+from sessions.projections import ScreenState, apply, new_state
 from sessions.render import (
     ROOM,
     batch_frames,
@@ -36,6 +36,7 @@ from sessions.render import (
     screen_for,
     seat_only,
 )
+from simtrain.clientip import scope_client_ip
 
 log = logging.getLogger(__name__)
 
@@ -44,28 +45,14 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAVAILABLE = 1013  # try again later (the database is unreachable)
+CLOSE_TOO_MANY = 4429  # too many sockets for this seat, login or address (sessions.sockets)
 
 BATCH = 500  # events read per query while catching up from the database
-RATE_CAPACITY = 20  # commands in a burst …
+RATE_CAPACITY = 20  # commands in a burst, per holder (all their sockets together) …
 RATE_PER_S = 5.0  # … refilled at this rate
 # No configured layer has this name, so Channels gives the consumer no channel of its
 # own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
 NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
-
-
-class TokenBucket:
-    def __init__(self, capacity: float, rate: float):
-        self.capacity, self.rate = capacity, rate
-        self.tokens, self.stamp = capacity, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -75,11 +62,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
     feed: Feed | None = None
     state: ScreenState | None = None
     sent_seq: int = 0
+    counted: tuple[tuple[str, str], ...] = ()  # keys of this socket in sockets.registry
+    socket_id: str = ""  # its LiveSocket row (sessions.presence), for a seat's socket
+    announced = False  # its row was written once (the hub's heartbeat checks it is still there)
 
     async def connect(self):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.language = self._language()
-        self.bucket = TokenBucket(RATE_CAPACITY, RATE_PER_S)
         self.flush_lock = asyncio.Lock()
         self.waking = False
         self.ahead = False
@@ -87,15 +76,24 @@ class SessionConsumer(AsyncWebsocketConsumer):
         # Accept, then close with a 4xxx code: a refused handshake looks like a network
         # error to the browser, which would retry forever.
         await self.accept()
+        if not self._count([("ip", scope_client_ip(self.scope))]):  # before any query
+            await self._close(CLOSE_TOO_MANY)
+            return
         code, viewer, version_id = await database_sync_to_async(self._authenticate)()
         if viewer is None:
-            await self.close(code=code)
+            await self._close(code)
             return
+        holder = (("seat", str(viewer.seat.pk)) if viewer.seat is not None
+                  else ("user", str(viewer.principal.user_id)))
+        if not self._count([holder]):
+            await self._close(CLOSE_TOO_MANY)
+            return
+        self.bucket = sockets.registry.bucket(":".join(holder), RATE_CAPACITY, RATE_PER_S)
         if self._query().get("screen") == "room":
             # The projector: the trainer's login, but only what every seat may see, and
             # read-only (it takes no command).
             if not viewer.is_trainer:
-                await self.close(code=CLOSE_FORBIDDEN)
+                await self._close(CLOSE_FORBIDDEN)
                 return
             viewer = Viewer(ROOM, viewer.principal)
         self.viewer, self.perspective, self.version_id = viewer, viewer.perspective, version_id
@@ -110,19 +108,47 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAVAILABLE)
             return
         if viewer.seat is not None:
-            await self._engine(engine.presence_set, principal=viewer.principal, connected=True)
+            self.socket_id = presence.new_socket_id()
+            await self._announce(viewer)
+            self.announced = True
         await self.flush()
 
     async def disconnect(self, code):
         viewer, self.viewer = self.viewer, None  # stops any flush still scheduled
+        sockets.registry.release(list(self.counted))
+        self.counted = ()
         if self.feed is not None:
             self.feed.hub.leave(self.session_id, self)
         if viewer is None or viewer.seat is None:
+            if self.socket_id:  # we closed it (its seat was lost): only its row to drop
+                await database_sync_to_async(presence.forget_socket)(self.socket_id)
             return
+        await self._goodbye(viewer)
+
+    async def _goodbye(self, viewer: Viewer) -> None:
         try:
-            await self._engine(engine.presence_set, principal=viewer.principal, connected=False)
-        except engine.EngineError:
-            pass  # the seat was freed meanwhile: nothing to record
+            await self._engine(engine.presence_set, principal=viewer.principal, connected=False,
+                               socket_id=self.socket_id)
+        except engine.EngineError:  # the seat was freed meanwhile: nothing to record
+            await database_sync_to_async(presence.forget_socket)(self.socket_id)
+
+    async def _announce(self, viewer: Viewer) -> None:
+        await self._engine(engine.presence_set, principal=viewer.principal, connected=True,
+                           socket_id=self.socket_id, worker=presence.WORKER_ID)
+
+    def reannounce(self) -> None:
+        """Called by the hub when this worker's lease was swept: record us again."""
+        if self.viewer is not None and self.viewer.seat is not None and self.socket_id:
+            asyncio.ensure_future(self._reannounced(self.viewer))
+
+    async def _reannounced(self, viewer: Viewer) -> None:
+        try:
+            await self._announce(viewer)
+        except Exception:  # the seat was freed, or the database is down: the next one
+            log.warning("re-recording presence failed", exc_info=True)
+            return
+        if self.viewer is None:  # closed meanwhile: its goodbye may have run before us
+            await self._goodbye(viewer)
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -327,6 +353,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
         return True, frames, events[-1].seq, len(events) == BATCH
 
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _close(self, code: int) -> None:
+        """Refuse this socket: it stops counting against its holder and address now."""
+        sockets.registry.release(list(self.counted))
+        self.counted = ()
+        await self.close(code=code)
+
+    def _count(self, keys: list[tuple[str, str]]) -> bool:
+        """Count this socket under `keys` (sessions.sockets), unless one is full."""
+        if not sockets.registry.admit(keys):
+            return False
+        self.counted += tuple(keys)
+        return True
 
     async def _engine(self, service, **kwargs):
         def call():

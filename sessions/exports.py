@@ -42,9 +42,13 @@ from scenarios.models import Blob, ScenarioVersion
 from scenarios.services import scenario_export, scenario_import
 from sessions import engine
 from sessions.audience import EVERYONE
-from sessions.models import ImportedSession, LobbyEntry, Seat, Session
+from sessions.audit import audit_record
+from sessions.models import AuditEntry, ImportedSession, LobbyEntry, Seat, Session
 from sessions.replay import log_events
+from sessions.story import label as story_label
 from simtrain.durations import format_clock
+from simtrain.spreadsheet import safe_row
+from simtrain.text import invalid_text
 
 FORMAT = "simtrain.session/1"
 MAX_ERRORS = 25
@@ -142,6 +146,7 @@ def export_session(session: Session) -> dict[str, Any]:
     entries = {entry.pk: entry for entry in LobbyEntry.objects.filter(session=session)
                .select_related("wanted_role")}
     return {
+        "notice": EXERCISE_NOTICE,
         "format": FORMAT,
         "scenario": {
             "slug": version.scenario.slug,
@@ -193,6 +198,13 @@ CSV_COLUMNS = ("seq", "horloge", "clock_ms", "created_at", "kind", "actor", "rol
                "audience", "summary", "payload")
 
 
+# Every exported artefact says it is exercise material (the CSV in its first row).
+EXERCISE_NOTICE = (
+    "EXERCICE — document d'exercice : situation et personnes fictives, ce n'est pas un "
+    "document de procédure. / EXERCISE material: fictitious, not a procedure document."
+)
+
+
 def _summary(kind: str, p: dict) -> str:
     if kind == "inject.fired":
         return p.get("title", "")
@@ -207,26 +219,40 @@ def _summary(kind: str, p: dict) -> str:
         return f"{p.get('objective', '')} : {p.get('level')}/4 {p.get('comment', '')}".strip()
     if kind == "debrief.added":
         return f"[{p.get('kind', '')}] {p.get('text', '')}"
+    if kind.startswith("countdown."):
+        return p.get("countdown", "")
+    if kind == "request.sent":
+        return f"{p.get('label', '')} : {p.get('reason', '')}"
+    if kind == "request.decided":
+        return f"{p.get('label', '')} → {p.get('outcome', '')} {p.get('reason', '')}".strip()
+    if kind == "annotation.added":
+        return f"[{p.get('objective') or p.get('tag', '')}] {p.get('text', '')}"
     return p.get("text") or p.get("title") or p.get("note") or ""
 
 
 def events_csv(session: Session) -> str:
     """Every event, one row each, for a spreadsheet (semicolons, UTF-8 with a BOM: what
-    a French Excel opens as columns)."""
+    a French Excel opens as columns). Cells a spreadsheet would evaluate as a formula
+    (names, notes, messages written by participants) are neutralised (`safe_row`)."""
     refs = _Refs(session)
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    # With `fiction`, one more column: the story's date and time of each event.
+    fiction = session.version.fiction
+    writer.writerow([EXERCISE_NOTICE])
+    writer.writerow(CSV_COLUMNS + (("recit",) if fiction else ()))
     for e in log_events(session.pk):
         p = e.payload
-        writer.writerow([
+        story = [story_label(fiction, e.clock_ms)] if fiction else []
+        writer.writerow(safe_row([
             e.seq, format_clock(e.clock_ms // 1000), e.clock_ms, _time(e.created_at), e.kind,
             refs.token(e.actor), p.get("role") or p.get("from_role") or "", p.get("name", ""),
             " ".join(refs.token(t) for t in e.audience) or "formateur",
             _summary(e.kind, p),
             json.dumps(p, ensure_ascii=False, sort_keys=True),
-        ])
+            *story,
+        ]))
     return buffer.getvalue()
 
 
@@ -289,6 +315,10 @@ def _check(data: dict) -> tuple[_Checker, dict]:
     if data.get("format") != FORMAT:
         c.fail(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
         return c, {}
+    bad_text = invalid_text(data)
+    if bad_text is not None:  # "\ud800" in a JSON file decodes to text nothing can show
+        c.fail(f"{bad_text}: not valid Unicode text (a lone surrogate or a NUL character); "
+               "repair the file (manage.py repair_text repairs a database)")
     scenario = c.need(data, "scenario", dict, "file") or {}
     yaml_text = c.need(scenario, "yaml", str, "scenario") or ""
     files = {
@@ -412,9 +442,6 @@ def import_session(data: dict, *, user=None, trainer=None, source_name: str = ""
                    allow_copy: bool = False) -> Session:
     """Import an export. `trainer`: who leads it here when the file's trainer has no
     account on this installation (default: the importing `user`). All or nothing."""
-    from sessions.audit import audit_record
-    from sessions.models import AuditEntry
-
     checker, checked = _check(data)
     if checker.errors:
         raise SessionImportError(checker.errors)

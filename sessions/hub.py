@@ -27,6 +27,7 @@ import logging
 import time
 import weakref
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
@@ -34,6 +35,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from sessions import presence
 from sessions.fanout import session_group
 from sessions.models import Event, Session
 from sessions.render import FrameCache
@@ -45,11 +47,19 @@ REJOIN_GROUPS_EVERY_S = 60.0  # group memberships expire (group_expiry); renew t
 TAIL = 3000  # events of one session kept in memory (a long log: resets read the database)
 BATCH = 500  # events read per query
 
+# The hub's reads run on their own few threads. The loop's default executor grows to
+# min(32, CPUs + 4) threads, each holding a pooled connection while it reads: on a
+# many-core host a burst of doorbells would take every connection of the pool and
+# the sockets' commands would wait behind them. Keep this below SIMTRAIN_DB_POOL_MAX.
+READERS = ThreadPoolExecutor(max_workers=settings.HUB_READERS, thread_name_prefix="hub-read")
+
 
 class Listener(Protocol):
     def wake(self) -> None: ...
 
     def interested(self, tokens: frozenset[str], freed_seats: set[int]) -> bool: ...
+
+    def reannounce(self) -> None: ...
 
 
 class Feed:
@@ -220,7 +230,10 @@ class Hub:
 
     def _start(self) -> None:
         if not self.tasks:
-            self.tasks = [asyncio.ensure_future(self._poll())]
+            self.tasks = [
+                asyncio.ensure_future(self._poll()),
+                asyncio.ensure_future(self._heartbeat()),
+            ]
             if self.layer is not None:
                 self.tasks.append(asyncio.ensure_future(self._listen()))
 
@@ -275,6 +288,26 @@ class Hub:
                 except Exception:
                     log.warning("renewing doorbell groups failed", exc_info=True)
 
+    async def _heartbeat(self) -> None:
+        """Renew this worker's lease while it serves sockets (sessions.presence).
+
+        A seat socket recorded once but missing from the database now was closed by a
+        sweep (we stalled past the grace): it records its presence again.
+        """
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_S)
+            try:
+                recorded = await _read(presence.renew)(presence.WORKER_ID)
+            except Exception:
+                log.warning("renewing the worker lease failed", exc_info=True)
+                continue
+            for feed in list(self.feeds.values()):
+                for listener in list(feed.listeners):
+                    if getattr(listener, "announced", False) and (
+                        listener.socket_id not in recorded
+                    ):
+                        listener.reannounce()
+
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
@@ -296,7 +329,8 @@ def _read(fn):
 
     Not `database_sync_to_async`: that runs everything on the one thread Channels keeps
     for ORM work, where the commands of every socket and the embedded scheduler's
-    ticks queue too; a doorbell's read must not wait behind a burst of writes.
+    ticks queue too; a doorbell's read must not wait behind a burst of writes. Nor the
+    loop's default executor: its size follows the host's CPUs, not the pool (READERS).
     """
 
     def call(*args):
@@ -306,7 +340,7 @@ def _read(fn):
         finally:
             connection.close()  # back to the pool (PostgreSQL) / file closed (SQLite)
 
-    return sync_to_async(call, thread_sensitive=False)
+    return sync_to_async(call, thread_sensitive=False, executor=READERS)
 
 
 def _tail(session_id: int) -> tuple[list[Event], int]:

@@ -10,7 +10,7 @@ lookups. Only `sessions.engine` writes any of them.
 
 from __future__ import annotations
 
-import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -19,19 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scenarios.models import Action, Inject, Role, ScenarioVersion
-
-# Read aloud in a training room: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CODE_LENGTH = 7
-
-
-def new_session_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def new_secret() -> str:
-    """A 256-bit URL-safe secret, for invitation links and participant passes."""
-    return secrets.token_urlsafe(32)
+from sessions.codes import CODE_ALPHABET, CODE_LENGTH, new_secret, new_session_code
+from simtrain.fields import TextSafeJSONField
 
 
 class Session(models.Model):
@@ -63,6 +52,9 @@ class Session(models.Model):
     anchor_at = models.DateTimeField(null=True, blank=True)
 
     last_seq = models.PositiveBigIntegerField(default=0)
+    # Bumped by each sanctioned rewrite of past events (pseudonymisation, text repair):
+    # what any process cached of the history (rendered replay regions) keys on it.
+    log_revision = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +74,15 @@ class Session(models.Model):
         elapsed = (now - self.anchor_at).total_seconds() * 1000.0
         return self.anchor_clock_ms + max(0, int(elapsed * self.speed))
 
+    def clock_payload(self) -> dict:
+        """The clock's state as every clock event carries it and every screen runs it."""
+        return {
+            "state": self.state,
+            "speed": self.speed,
+            "anchor_clock_ms": self.anchor_clock_ms,
+            "anchor_at": self.anchor_at.isoformat() if self.anchor_at else None,
+        }
+
 
 class Seat(models.Model):
     """One place for one person in one role. Who holds it is a pass key, not an account."""
@@ -99,6 +100,9 @@ class Seat(models.Model):
     # The seq of the event that gave the seat to its holder: what was addressed to the
     # seat before belongs to a previous holder (see audience.Perspective.since_seq).
     held_from_seq = models.PositiveBigIntegerField(default=0)
+    # The hot-wash's "has answered" marker: a flag updated in place on the seat, so it
+    # records no order of arrival and no row to join to an answer (`HotwashAnswer`).
+    hotwash_answered = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["session", "role__order", "number"]
@@ -154,7 +158,7 @@ class Event(models.Model):
     actor = models.CharField(max_length=80)  # "system", "trainer:<user id>", "seat:<id>"
     clock_ms = models.BigIntegerField()
     created_at = models.DateTimeField()
-    payload = models.JSONField(default=dict)
+    payload = TextSafeJSONField(default=dict)
 
     class Meta:
         ordering = ["session", "seq"]
@@ -251,8 +255,9 @@ class ReplaySnapshot(models.Model):
 
     One row per (session, perspective, seq), every `sessions.replay.SNAPSHOT_EVERY`
     events, built lazily the first time a replay passes that point. The log is
-    append-only, so a snapshot never goes stale; the one sanctioned rewrite of events
-    (pseudonymisation, `engine.session_pseudonymise`) deletes the session's snapshots.
+    append-only, so a snapshot never goes stale; the sanctioned rewrites of events
+    (pseudonymisation, `engine.session_pseudonymise`; text repair, `sessions.repair`)
+    delete the session's snapshots.
     `format` names the shape of the pickled state: rows of another format are ignored.
     """
 
@@ -288,6 +293,8 @@ class AuditEntry(models.Model):
         SESSION_EXPORTED = "session.exported", _("Session exportée")
         SESSION_IMPORTED = "session.imported", _("Session importée")
         SESSION_PSEUDONYMISED = "session.pseudonymised", _("Session pseudonymisée")
+        SESSION_TEXT_REPAIRED = "session.text_repaired", _("Texte invalide réparé")
+        LOBBY_CLEARED = "lobby.cleared", _("Salle d’attente vidée")
         SEAT_ASSIGNED = "seat.assigned", _("Place attribuée")
         SEAT_REASSIGNED = "seat.reassigned", _("Place réattribuée")
         SEAT_FREED = "seat.freed", _("Place libérée")
@@ -304,7 +311,7 @@ class AuditEntry(models.Model):
     target_type = models.CharField(_("type de cible"), max_length=40)
     target_id = models.CharField(_("identifiant de la cible"), max_length=64)
     target_label = models.CharField(_("cible"), max_length=300, blank=True)
-    details = models.JSONField(_("détails"), default=dict, blank=True)
+    details = TextSafeJSONField(_("détails"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -344,3 +351,104 @@ class ImportedSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} ← {self.source_name or self.fingerprint[:12]}"
+
+
+class HotwashAnswer(models.Model):
+    """One participant's hot-wash answer, anonymous by construction.
+
+    No link to a seat, a person or an order of arrival: no foreign key but the session,
+    no timestamp, a random UUID key, and no event in the (ordered) log. After each new
+    answer `engine.hotwash_answer` rewrites the session's answers with fresh keys in a
+    random order, so neither the key nor the physical row order (SQLite's rowid,
+    PostgreSQL's ctid) follows arrival. Who has answered is `Seat.hotwash_answered`,
+    which cannot be joined to any of these rows. Read only aggregated (`sessions.report.
+    hotwash`), once at least three people answered.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    worked = models.TextField(blank=True)
+    not_worked = models.TextField(blank=True)
+    free_text = models.TextField(blank=True)
+    confidence = models.JSONField(default=dict)  # objective ident -> 1..5
+
+    def __str__(self) -> str:
+        return f"hot-wash answer ({self.session_id})"
+
+
+class ImprovementItem(models.Model):
+    """A lesson learned: a finding of a session's report turned into something to do,
+    attached to the scenario (it outlives the session, and its versions)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("À faire")
+        DOING = "doing", _("En cours")
+        DONE = "done", _("Fait")
+        DROPPED = "dropped", _("Abandonné")
+
+    scenario = models.ForeignKey(
+        "scenarios.Scenario", on_delete=models.CASCADE, related_name="improvements"
+    )
+    # Where the finding came from; the item stays if that session is deleted.
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="improvements"
+    )
+    what = models.CharField(_("quoi"), max_length=500)
+    concerns = models.CharField(_("concerne"), max_length=200, blank=True)
+    owner = models.CharField(_("responsable"), max_length=150, blank=True)
+    due = models.DateField(_("échéance"), null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due", "created_at"]
+
+    def __str__(self) -> str:
+        return self.what[:60]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.OPEN, self.Status.DOING)
+
+
+class WorkerLease(models.Model):
+    """A server process that holds live sockets, alive while its hub renews this row.
+
+    A worker killed with SIGKILL never says goodbye to its sockets; the scheduler sweeps
+    a lease older than `sessions.presence.GRACE_S` and records `presence.left` for the
+    sockets it held (`engine.presence_sweep`).
+    """
+
+    worker = models.CharField(max_length=120, primary_key=True)  # host:pid:random
+    heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.worker
+
+
+class LiveSocket(models.Model):
+    """One open seat socket, recorded with its `presence.connected`, deleted with its
+    `presence.left` (same transactions): what a dead worker's sweep must close."""
+
+    id = models.CharField(max_length=32, primary_key=True)  # chosen by the consumer
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="+")
+    worker = models.CharField(max_length=120, db_index=True)
+    # The holder it was opened for: a seat freed since is not the same presence.
+    held_from_seq = models.PositiveBigIntegerField()
+    opened_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.seat_id}@{self.worker}"
+
+
+# An exercise of several syndicates (teams) on one scenario version: sessions.exercises.
+from sessions.exercises.models import Exercise, ExerciseEntry, Syndicate  # noqa: E402
+
+__all__ = [
+    "CODE_ALPHABET", "CODE_LENGTH", "ActionTaken", "AuditEntry", "DecisionAnswer", "Event",
+    "Exercise", "ExerciseEntry", "HotwashAnswer", "ImportedSession", "ImprovementItem",
+    "InjectFiring", "LiveSocket", "LobbyEntry", "ReplaySnapshot", "Seat", "Session", "Syndicate",
+    "WorkerLease", "new_secret",
+    "new_session_code",
+]

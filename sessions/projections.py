@@ -13,16 +13,19 @@ Only events the perspective may see are ever folded in: `project()` filters with
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from scenarios.models import Inject, Role, ScenarioVersion
-from sessions.audience import Perspective
+from django.utils.dateparse import parse_datetime
+
+from scenarios.models import Inject, Role
+from sessions import law_screen
+from sessions.audience import Perspective, thread_key
+from sessions.law import KINDS as LAW_KINDS
+from sessions.law import LawState
+from sessions.layout import Plan, PlanInject, plan_for, session_seats, short_title, timeline_order
 from sessions.models import Event
 
 # Regions of the screens (ids in the page, partial names in templates/sessions/regions.html).
@@ -40,222 +43,24 @@ BOARD = "board"
 ALERTS = "alerts"
 BROADCASTS = "broadcasts"
 CONSOLE = "console"  # the trainer's clock controls (start, pause, speed, jump)
+LAW = "law"  # countdowns and requests (`sessions.law_screen`)
 
 INBOX_KINDS = {"message", "document", "call", "scene", "broadcast"}
 
-
-# --- The scenario side, loaded once per version (versions are immutable) ------------------
-
-
-@dataclass(frozen=True)
-class PlanInject:
-    ident: str
-    order: int
-    kind: str
-    title: str
-    phase: str
-    roles: tuple[str, ...]
-    trigger: str
-    at_ms: int | None
-    after: str | None
-    after_ms: int
-    when_decision: str | None
-    when_option: str
-    when_action: str | None
-    # For decisions: their options ((id, label), …) and deadline, so the trainer's
-    # timeline can say what a conditional inject waits for in words.
-    options: tuple = ()
-    deadline_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    version_id: int
-    roles: dict[str, Role]
-    phases: tuple  # (ident, title, starts_ms | None)
-    actions: dict[str, tuple[str, tuple[str, ...], bool]]  # ident -> (label, roles, once)
-    injects: tuple[PlanInject, ...]
-    contacts: dict[str, tuple[str, ...]]
-
-    def role_title(self, ident: str) -> str:
-        role = self.roles.get(ident)
-        return role.title if role else ident
-
-    def actions_for(self, role_ident: str) -> list[tuple[str, str, bool]]:
-        return [
-            (ident, label, once)
-            for ident, (label, roles, once) in self.actions.items()
-            if role_ident in roles
-        ]
-
-    def role_short(self, ident: str) -> str:
-        """A role's title cut before its first qualifier, for crowded screens."""
-        return short_title(self.role_title(ident))
-
-    def inject(self, ident: str) -> PlanInject | None:
-        return next((i for i in self.injects if i.ident == ident), None)
-
-    def phase_title(self, ident: str) -> str:
-        return next((title for pid, title, _ms in self.phases if pid == ident), ident)
-
-    def action_label(self, ident: str) -> str:
-        action = self.actions.get(ident)
-        return action[0] if action else ident
-
-    def cue_plan(self, role_ident: str) -> list[PlanInject]:
-        """This actor's cues in script order (timed ones by time, then the others)."""
-        cues = [i for i in self.injects if i.kind == "cue" and role_ident in i.roles]
-        return sorted(cues, key=lambda i: (i.at_ms is None, i.at_ms or 0, i.order))
-
-
-def short_title(title: str) -> str:
-    """"Enquêtrice, brigade de protection des mineurs (BPM)…" → "Enquêtrice"."""
-    cut = len(title)
-    for separator in (" — ", ", ", " (", " - "):
-        at = title.find(separator)
-        if 0 < at < cut:
-            cut = at
-    return title[:cut]
-
-
-@lru_cache(maxsize=64)
-def plan_for(version_id: int) -> Plan:
-    from sessions.engine import contacts_of
-
-    version = ScenarioVersion.objects.get(pk=version_id)
-    roles = {role.ident: role for role in version.roles.order_by("order")}
-    injects = []
-    for inject in (
-        version.injects.select_related("phase", "after_inject", "when_decision", "when_action")
-        .prefetch_related("recipients")
-        .order_by("order")
-    ):
-        injects.append(
-            PlanInject(
-                ident=inject.ident,
-                order=inject.order,
-                kind=inject.kind,
-                title=inject.title,
-                phase=inject.phase.ident if inject.phase else "",
-                roles=tuple(sorted(r.ident for r in inject.recipients.all())),
-                trigger=inject.trigger,
-                at_ms=inject.at_s * 1000 if inject.at_s is not None else None,
-                after=inject.after_inject.ident if inject.after_inject else None,
-                after_ms=(inject.after_delay_s or 0) * 1000,
-                when_decision=inject.when_decision.ident if inject.when_decision else None,
-                when_option=inject.when_option,
-                when_action=inject.when_action.ident if inject.when_action else None,
-                options=tuple(
-                    (o.get("id", ""), o.get("label", o.get("id", ""))) for o in inject.options or []
-                ),
-                deadline_ms=inject.deadline_s * 1000 if inject.deadline_s is not None else None,
-            )
-        )
-    return Plan(
-        version_id=version_id,
-        roles=roles,
-        phases=tuple(
-            (p.ident, p.title, p.starts_s * 1000 if p.starts_s is not None else None)
-            for p in version.phases.order_by("order")
-        ),
-        actions={
-            a.ident: (a.label, tuple(r.ident for r in a.roles.all()), a.once)
-            for a in version.actions.prefetch_related("roles").order_by("order")
-        },
-        injects=tuple(injects),
-        contacts={
-            ident: tuple(r.ident for r in contacts_of(role)) for ident, role in roles.items()
-        },
-    )
-
-
-@lru_cache(maxsize=64)
-def timeline_order(version_id: int) -> tuple[str, ...]:
-    """Inject idents in the order the trainer expects them: by planned time.
-
-    `at` injects by their time; `after` ones by their parent's plus the delay;
-    conditional ones right after what they wait for (else their phase's start). The
-    order is fixed for a version, so rows never jump around while the session runs.
-    """
-    plan = plan_for(version_id)
-    by_ident = {i.ident: i for i in plan.injects}
-    phase_start = {pid: ms for pid, _title, ms in plan.phases}
-    bounds: dict[str, float] = {}
-
-    def bound(inject: PlanInject, seen: frozenset = frozenset()) -> float:
-        if inject.ident in bounds:
-            return bounds[inject.ident]
-        if inject.ident in seen:
-            return float("inf")
-        seen = seen | {inject.ident}
-        value = float("inf")
-        if inject.at_ms is not None:
-            value = inject.at_ms
-        elif inject.after and inject.after in by_ident:
-            value = bound(by_ident[inject.after], seen) + inject.after_ms
-        elif inject.when_decision and inject.when_decision in by_ident:
-            decision = by_ident[inject.when_decision]
-            value = bound(decision, seen) + (decision.deadline_ms or 0) + 1
-        if value == float("inf") and phase_start.get(inject.phase) is not None:
-            value = phase_start[inject.phase]
-        bounds[inject.ident] = value
-        return value
-
-    return tuple(
-        i.ident for i in sorted(plan.injects, key=lambda i: (bound(i), i.order))
-    )
-
-
-_SEATS: OrderedDict[int, tuple[tuple[int, str, int], ...]] = OrderedDict()
-_SEATS_KEPT = 4096
-
-
-def session_seats(session_id: int) -> tuple[tuple[int, str, int], ...]:
-    """Every seat of a session as (seat id, role ident, number). Laid out once at
-    creation and never changed, so the roster can list free seats no event names.
-
-    Loaded in a worker thread (the consumer warms it when a socket opens); in the event
-    loop, where no query may run, an unknown session gives () and the roster falls
-    back to the seats its events named.
-    """
-    seats = _SEATS.get(session_id)
-    if seats is not None:
-        return seats
-    try:
-        asyncio.get_running_loop()
-        return ()
-    except RuntimeError:
-        pass
-    from sessions.models import Seat
-
-    seats = tuple(
-        Seat.objects.filter(session_id=session_id)
-        .order_by("role__order", "number")
-        .values_list("pk", "role__ident", "number")
-    )
-    if seats:
-        _SEATS[session_id] = seats
-        while len(_SEATS) > _SEATS_KEPT:
-            _SEATS.popitem(last=False)
-    return seats
-
-
-def forget_caches() -> None:
-    """For tests, whose rolled-back databases reuse ids."""
-    plan_for.cache_clear()
-    timeline_order.cache_clear()
-    _SEATS.clear()
 
 
 @dataclass(frozen=True)
 class TimelineRow:
     inject: PlanInject
-    state: str  # "upcoming" (known due time), "waiting" (on people), fired, late, skipped
+    # "upcoming" (known due time), "waiting" (on people), fired, late, skipped, withheld
+    # (its trigger came, its `if` did not hold: it waits for the trainer's hand)
+    state: str
     due_ms: int | None  # when it falls due, once that is known
     done_ms: int | None  # when it fired or was skipped
     acks: dict  # cues: role -> (ms, name)
     answers: int = 0  # decisions: roles that answered
     asked: int = 0  # decisions: roles asked
+    withheld_ms: int | None = None  # when its trigger came and its `if` did not hold
 
 
 @dataclass(frozen=True)
@@ -392,10 +197,14 @@ class ScreenState:
     cues: dict[str, CueCard] = field(default_factory=dict)
     notes: list[Event] = field(default_factory=list)
     firings: dict[str, dict] = field(default_factory=dict)  # ident -> {state, clock_ms, late}
+    withheld: dict[str, int] = field(default_factory=dict)  # ident -> clock ms (`if` failed)
     seats: dict[int, dict] = field(default_factory=dict)  # trainer roster
     lobby: dict[int, dict] = field(default_factory=dict)
+    # The last "joining by code is throttled for a network" notice (trainer only).
+    join_throttled: dict | None = None
     alerts: list[Event] = field(default_factory=list)
     broadcasts: list[Event] = field(default_factory=list)
+    law: LawState = field(default_factory=LawState)  # countdowns and requests seen
 
     @property
     def role(self) -> str:
@@ -453,6 +262,12 @@ class ScreenState:
                 return planned
         return None
 
+    def countdown_rows(self) -> list[law_screen.CountdownRow]:
+        return law_screen.countdown_rows(self)
+
+    def request_rows(self) -> list[law_screen.RequestRow]:
+        return law_screen.request_rows(self)
+
     def plan_actions(self) -> list[tuple[str, str, bool]]:
         return self.plan.actions_for(self.role)
 
@@ -477,6 +292,10 @@ class ScreenState:
                     state = "late"
                 rows.append(TimelineRow(inject, state, None, firing["clock_ms"], acks, answers,
                                         len(inject.roles)))
+                continue
+            if ident in self.withheld:
+                rows.append(TimelineRow(inject, "withheld", None, None, acks, 0,
+                                        len(inject.roles), self.withheld[ident]))
                 continue
             due_ms = inject.at_ms
             if due_ms is None and inject.after:
@@ -535,8 +354,6 @@ class ScreenState:
 
     def contact_threads(self) -> list[tuple[str, str, Shown]]:
         """A seat's threads, one per contact: (contact, thread key, capped messages)."""
-        from sessions.engine import thread_key
-
         rows = []
         for other in self.contacts():
             key = thread_key(self.role, other)
@@ -586,6 +403,8 @@ def apply(state: ScreenState, event: Event) -> set[str]:
     kind = event.kind
     if kind in _CLOCK_KINDS:
         state.clock = {k: p.get(k) for k in ("state", "speed", "anchor_clock_ms", "anchor_at")}
+        if p.get("reason"):  # a safety stop that holds the exercise
+            state.clock["reason"] = p["reason"]
         if kind == "clock.jumped":
             state.phase = p.get("phase", "")
         changed |= {CLOCK, TIMELINE, CONSOLE}
@@ -594,6 +413,9 @@ def apply(state: ScreenState, event: Event) -> set[str]:
     elif kind == "inject.skipped":
         state.firings[p["inject"]] = {"state": "skipped", "clock_ms": event.clock_ms,
                                       "late": False}
+        changed.add(TIMELINE)
+    elif kind == "inject.withheld":
+        state.withheld.setdefault(p["inject"], event.clock_ms)
         changed.add(TIMELINE)
     elif kind == "decision.answered":
         card = state.decisions.get(p["inject"])
@@ -634,6 +456,9 @@ def apply(state: ScreenState, event: Event) -> set[str]:
             card.done_ms, card.done_by = event.clock_ms, p.get("name", "")
             card.acks[p.get("role", "")] = (event.clock_ms, p.get("name", ""))
         changed |= {CUES, TIMELINE}
+    elif kind in LAW_KINDS:
+        state.law.apply(event)
+        changed.add(LAW)
     elif kind == "item.opened":
         state.opened.add(int(p["item"]))
         changed.add(INBOX)
@@ -654,6 +479,10 @@ def apply(state: ScreenState, event: Event) -> set[str]:
             state.lobby[p["entry"]] = {"name": p.get("name", ""), "role": p.get("role", "")}
         else:
             state.lobby.pop(p["entry"], None)
+        changed.add(ROSTER)
+    elif kind == "join.throttled":
+        state.join_throttled = {"failures": p.get("failures", 0),
+                                "until": parse_datetime(p.get("until") or "")}
         changed.add(ROSTER)
     return changed
 

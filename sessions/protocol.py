@@ -9,10 +9,12 @@ gate, not the only one. See docs/protocol.md.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sessions import engine
+from simtrain.text import invalid_text
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_DEPTH = 8
@@ -60,6 +62,10 @@ COMMANDS: dict[str, Command] = {
         _c("safety.stop", "seat", engine.safety_stop, Field("note", required=False)),
         _c("item.open", "seat", engine.item_open, Field("item", int)),
         _c("note.private", "seat", engine.note_private, Field("text")),
+        _c("request.send", "seat", engine.request_send,
+           Field("request", arg="request_ident"), Field("reason")),
+        _c("request.decide", "seat", engine.request_decide,
+           Field("request", arg="request_ident"), Field("outcome"), Field("reason")),
         # The trainer
         _c("session.start", "trainer", engine.session_start),
         _c("session.pause", "trainer", engine.session_pause),
@@ -84,12 +90,16 @@ COMMANDS: dict[str, Command] = {
            Field("seat", int, arg="seat_id"), Field("entry", int, arg="entry_id")),
         _c("lobby.dismiss", "trainer", engine.lobby_dismiss,
            Field("entry", int, arg="entry_id")),
+        _c("lobby.clear", "trainer", engine.lobby_clear),
         # After-action review: observers and the trainer rate objectives ("any": the
         # engine checks who is an observer); the trainer writes the debrief.
         _c("objective.rate", "any", engine.objective_rate,
            Field("objective", arg="objective_ident"), Field("level", int),
            Field("comment", required=False)),
         _c("debrief.add", "trainer", engine.debrief_add, Field("kind"), Field("text")),
+        # Live annotations: the trainer and observers (the engine checks who observes).
+        _c("annotation.add", "any", engine.annotation_add, Field("tag"), Field("text"),
+           Field("about", required=False), Field("at_seq", int, required=False)),
     ]
 }
 
@@ -107,17 +117,41 @@ def _depth(value, level: int = 0) -> int:
     return level
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _no_constant(name: str):
+    raise _NotFinite(name)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999
+        raise _NotFinite(literal)
+    return value
+
+
 def parse_frame(text: str) -> dict:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise FrameError("too-large", "frame over 64 KiB")
     try:
-        data = json.loads(text)
+        # NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them.
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except _NotFinite:
+        raise FrameError("bad-number", "numbers must be finite (no NaN or Infinity)") from None
     except (ValueError, RecursionError):
         raise FrameError("bad-json", "frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise FrameError("bad-frame", "frame must be a JSON object")
     if _depth(data) > MAX_DEPTH:
         raise FrameError("too-deep", "frame nests too deeply")
+    where = invalid_text(data)
+    if where is not None:
+        # A lone UTF-16 surrogate ("\ud800") decodes, but can be neither stored safely
+        # nor sent back: refused here, before anything else reads the frame.
+        raise FrameError("bad-text", f"'{where[:40]}' is not valid Unicode text "
+                                     "(a lone surrogate or a NUL character)")
     cmd = data.get("cmd")
     if not isinstance(cmd, str):
         raise FrameError("bad-frame", "frame has no 'cmd'")
@@ -137,9 +171,12 @@ def _coerce(field: Field, value):
         if isinstance(value, bool):
             raise FrameError("bad-field", f"'{field.name}' must be a number")
         try:
-            return field.kind(value)
-        except (TypeError, ValueError):
+            number = field.kind(value)  # "inf" as a string, too: float() takes it
+        except (TypeError, ValueError, OverflowError):
             raise FrameError("bad-field", f"'{field.name}' must be a number") from None
+        if not math.isfinite(number):
+            raise FrameError("bad-field", f"'{field.name}' must be a finite number")
+        return number
     if not isinstance(value, str):
         raise FrameError("bad-field", f"'{field.name}' must be a string")
     return value

@@ -9,6 +9,7 @@ never leaves the server.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -16,8 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from sessions import projections as P
-from sessions.audience import Perspective
+from sessions.audience import Perspective, thread_key
 from sessions.models import Event
+from sessions.templatetags.screens import thread_anchor
 
 FEED_TEMPLATE = "sessions/events.html#feed_item"
 CLOCK_TEMPLATE = "sessions/events.html#clock"
@@ -28,10 +30,11 @@ REGIONS_TEMPLATE = "sessions/regions.html"
 SCREENS: dict[str, tuple[str, ...]] = {
     # Broadcasts reach the control room through its feed (it has no broadcasts panel).
     "control": (P.CLOCK, P.CONSOLE, P.ALERTS, P.TIMELINE, P.ROSTER, P.BOARD, P.THREADS,
-                P.NOTES),
-    "desk": (P.CLOCK, P.INBOX, P.DECISIONS, P.ACTIONS, P.THREADS, P.NOTES),
-    "observer": (P.CLOCK, P.INBOX, P.BOARD, P.THREADS, P.BROADCASTS),
-    "tablet": (P.CLOCK, P.CUES, P.INBOX, P.ALERTS),
+                P.NOTES, P.LAW),
+    "desk": (P.CLOCK, P.INBOX, P.DECISIONS, P.ACTIONS, P.THREADS, P.NOTES, P.LAW),
+    "observer": (P.CLOCK, P.INBOX, P.BOARD, P.THREADS, P.BROADCASTS, P.LAW),
+    # An actor sees a countdown its role holds (the client in garde à vue, say).
+    "tablet": (P.CLOCK, P.CUES, P.INBOX, P.ALERTS, P.LAW),
     # The projector in the training room: public things only, and no feed.
     "room": (P.CLOCK, P.BROADCASTS),
 }
@@ -110,9 +113,110 @@ def inbox_delta(event: Event, state: P.ScreenState) -> str | None:
     return html + render_to_string(f"{REGIONS_TEMPLATE}#inbox_unread", context)
 
 
+# --- Threads and notes: one new message, one small frame -------------------------------------
+#
+# A new message is appended to its thread (`beforeend`), a new note put on top of the
+# notes (`afterbegin`), with what the cap then changes, all server-side: the entry that
+# fell out of the last SHOWN is deleted (`delete`), and the "show all" link is added
+# or replaced. So after N appends the list is exactly what a whole render shows (the
+# replay's). Each delta depends only on the log up to its event, never on the batch's
+# final state. A list the user expanded ("show all", `data-full`) keeps its entries:
+# live.js skips the fragments marked `data-trim` there. Whole renders stay for the
+# first page, a (re)connect's catch-up when a delta cannot apply (`_sent_whole`), and
+# the trainer's threads when a message reorders them (most recently active first).
+
+
+def _thread_place(event: Event, state: P.ScreenState):
+    """(key, messages up to this one, index) of a message this screen shows, or None."""
+    key = event.payload.get("thread", "")
+    messages = state.threads.get(key, [])
+    index = next((i for i, m in enumerate(messages) if m.seq == event.seq), None)
+    if index is None or key not in state.shown_threads():
+        return None
+    return key, messages[: index + 1], index
+
+
+def _thread_delta_ok(event: Event, state: P.ScreenState) -> bool:
+    """Can this message go as a delta? Not a thread's first (its list is not on screen
+    yet, or says "no message"); for the trainer, only if its thread was already on top."""
+    place = _thread_place(event, state)
+    if place is None or place[2] == 0:
+        return False
+    if not state.is_trainer:
+        return True
+    since = place[1][-2].seq  # the thread's message before this one
+    return not any(  # no other thread spoke in between: this one is still on top
+        (found := bisect_left(messages, event.seq, key=_seq)) and messages[found - 1].seq > since
+        for other, messages in state.threads.items()
+        if other != place[0]
+    )
+
+
+def _seq(message) -> int:
+    return message.seq
+
+
+def thread_delta(event: Event, state: P.ScreenState) -> str | None:
+    if event.kind != "message.sent" or not _thread_delta_ok(event, state):
+        return None
+    key, messages, index = _thread_place(event, state)
+    a, _sep, b = key.partition("|")
+    other = next((o for o in state.contacts() if thread_key(state.role, o) == key), "")
+    shown = P.Shown.of(messages)
+    context = region_context(state) | {"oob_part": True, "key": key, "a": a, "b": b,
+                                       "other": other, "shown": shown, "m": messages[-1]}
+    anchor = f"{thread_anchor(key)}-messages"
+    parts = [render_to_string(f"{REGIONS_TEMPLATE}#thread_summary", context),
+             f'<div hx-swap-oob="beforeend:#{anchor}">',
+             render_to_string(f"{REGIONS_TEMPLATE}#message_item", context), "</div>"]
+    parts += _trim(context, shown, messages, "thread_more",
+                   f'<div hx-swap-oob="afterbegin:#{anchor}" data-trim>', "message")
+    return "".join(parts)
+
+
+def note_delta(event: Event, state: P.ScreenState) -> str | None:
+    index = next((i for i, e in enumerate(state.notes) if e.seq == event.seq), None)
+    if index is None:
+        return None
+    notes = state.notes[: index + 1]
+    shown = P.Shown.of(notes, newest_first=True)
+    context = region_context(state) | {"oob_part": True, "shown": shown, "note": event}
+    parts = ['<div hx-swap-oob="afterbegin:#notes-list">',
+             render_to_string(f"{REGIONS_TEMPLATE}#note_item", context), "</div>"]
+    parts += _trim(context, shown, notes, "notes_more",
+                   '<div hx-swap-oob="beforeend:#notes-list" data-trim>', "note")
+    return "".join(parts)
+
+
+def _trim(context: dict, shown: P.Shown, entries: list, more: str, insert: str,
+          prefix: str) -> list[str]:
+    """What the cap changes after one append: the entry that fell out, and the link."""
+    if not shown.hidden:
+        return []
+    gone = entries[-P.SHOWN - 1].seq
+    parts = [f'<li id="{prefix}-{gone}" hx-swap-oob="delete" data-trim></li>']
+    if shown.hidden == 1:  # the link is new: inserted, not replacing
+        link = render_to_string(f"{REGIONS_TEMPLATE}#{more}", context | {"oob_part": False})
+        parts += [insert, link, "</div>"]
+    else:
+        parts.append(render_to_string(f"{REGIONS_TEMPLATE}#{more}", context))
+    return parts
+
+
 def _row(state: P.ScreenState, item: Event) -> dict:
     event, unread, fingerprint = state.inbox_row(item)
     return {"event": event, "unread": unread, "fingerprint": fingerprint}
+
+
+def region_delta(name: str, event: Event, state: P.ScreenState) -> str | None:
+    """The region's change as a small fragment, or None if it must be sent whole."""
+    if name == P.INBOX:
+        return inbox_delta(event, state)
+    if name == P.THREADS:
+        return thread_delta(event, state)
+    if name == P.NOTES:
+        return note_delta(event, state)
+    return None
 
 
 def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
@@ -132,8 +236,7 @@ def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
         for name in SCREENS[screen]:
             if name not in changed:
                 continue
-            delta = (inbox_delta(event, state)
-                     if name == P.INBOX and name not in whole else None)
+            delta = region_delta(name, event, state) if name not in whole else None
             parts.append(delta if delta is not None else render_region(state, name, oob=True))
     return "".join(parts)
 
@@ -162,14 +265,25 @@ def viewer_class(perspective: Perspective, screen: str, language: str,
     return (perspective.kind, perspective.role_ident, screen, language, private)
 
 
-# Regions whose changes can go as deltas (`inbox_delta`), one per event, in a batch too.
-DELTA_REGIONS = frozenset({P.INBOX})
+# Regions whose changes can go as deltas (`region_delta`), one per event, in a batch too.
+DELTA_REGIONS = frozenset({P.INBOX, P.THREADS, P.NOTES})
 
 
 def _sent_whole(folded: list[tuple[Event, set[str]]], state: P.ScreenState) -> frozenset[str]:
-    """Delta regions a batch must send whole: the inbox, if its first item is in it."""
+    """Delta regions a batch must send whole: the inbox, if its first item is in it; the
+    threads, if one of its messages cannot go as a delta (a whole render is of the
+    batch's final state: later deltas would repeat what it holds)."""
     seqs = {event.seq for event, _ in folded}
-    return frozenset({P.INBOX}) if state.inbox and state.inbox[0].seq in seqs else frozenset()
+    whole = set()
+    if state.inbox and state.inbox[0].seq in seqs:
+        whole.add(P.INBOX)
+    if any(
+        P.THREADS in changed
+        and not (event.kind == "message.sent" and _thread_delta_ok(event, state))
+        for event, changed in folded
+    ):
+        whole.add(P.THREADS)
+    return frozenset(whole)
 
 
 def batch_frames(folded: list[tuple[Event, set[str]]], state: P.ScreenState, screen: str, *,

@@ -31,6 +31,8 @@ Speed, by design:
   version). Rendered regions are cached by (perspective, region, version, language);
   the browser says which versions it holds and gets only the regions that differ.
   Playing or scrubbing then renders little; a seek far away renders what changed.
+  The keys carry the session's `log_revision`, bumped by the sanctioned rewrites
+  (pseudonymisation, text repair), so no process serves a region rendered before one.
 - The live feed list (`ScreenState.feed`) is not a region and is not kept in
   snapshots; the replay shows the last few events with its own query.
 """
@@ -54,7 +56,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sessions import law, layout
 from sessions import projections as P
+from sessions.annotation_tags import tag_label
 from sessions.audience import Perspective
 from sessions.models import Event, ReplaySnapshot, Seat, Session
 from sessions.render import CLOCK_TEMPLATE, SCREENS, region_context, render_region, screen_for
@@ -67,9 +71,10 @@ REPLAY_VERSION = "1"  # bump when the pickled state changes meaning without chan
 
 
 def _format() -> str:
-    """Names the shape of a pickled state: the projection code plus this module's rows."""
+    """Names the shape of a pickled state: the projection code (and the law's state it
+    holds) plus this module's rows."""
     try:
-        source = inspect.getsource(P) + inspect.getsource(LogEvent)
+        source = inspect.getsource(P) + inspect.getsource(law) + inspect.getsource(LogEvent)
     except OSError:  # installed without sources: the version bump is all we have
         source = P.__name__
     return hashlib.sha256((source + REPLAY_VERSION).encode()).hexdigest()[:16]
@@ -174,7 +179,7 @@ def viewpoints(session: Session) -> list[Viewpoint]:
 
 def _seat_viewpoint(seat: Seat) -> Viewpoint:
     perspective = Perspective.for_seat(seat)
-    label = P.short_title(seat.role.title) + (f" {seat.number}" if seat.role.seats > 1 else "")
+    label = layout.short_title(seat.role.title) + (f" {seat.number}" if seat.role.seats > 1 else "")
     if seat.holder_name:
         label += f" — {seat.holder_name}"
     return Viewpoint(f"seat:{seat.pk}", label, perspective, screen_for(perspective,
@@ -224,7 +229,7 @@ def _dump(replayed: Replayed) -> bytes:
 def _load(data: bytes, session: Session) -> Replayed:
     # Our own rows, written by `_dump` above: never bytes that came from a user.
     state, versions = pickle.loads(bytes(data))  # noqa: S301
-    state.plan = P.plan_for(session.version_id)
+    state.plan = layout.plan_for(session.version_id)
     return Replayed(state, versions)
 
 
@@ -274,19 +279,17 @@ def state_at(session: Session, perspective: Perspective, seq: int) -> P.ScreenSt
 
 
 def forget(session_id: int) -> None:
-    """Drop what the replay cached for a session (after its events were rewritten)."""
+    """Drop the snapshots of a session (after its events were rewritten).
+
+    Rendered regions are cached in every process under the session's `log_revision`,
+    which the rewrite bumps in the database: no process can serve them again.
+    """
     ReplaySnapshot.objects.filter(session_id=session_id).delete()
-    cache.set(_generation_key(session_id), _new_generation(), None)
 
 
-def _generation_key(session_id: int) -> str:
-    return f"replay:gen:{session_id}"
-
-
-def _new_generation() -> str:
-    import secrets
-
-    return secrets.token_hex(4)
+def on_rewritten(sender, *, session_id: int, **kwargs) -> None:
+    """`signals.session_rewritten`: the archive rewrote this session's log in place."""
+    forget(session_id)
 
 
 # --- What a frame shows ------------------------------------------------------------------------
@@ -321,7 +324,11 @@ def render_regions(session: Session, replayed: Replayed, screen: str, *,
     """
     state = replayed.state
     names = [n for n in SCREENS[screen] if n != P.CLOCK and (only is None or n in only)]
-    generation = cache.get(_generation_key(session.pk)) or "0"
+    # The revision is read from the database, now: a rewrite done by another process
+    # (apply_retention from cron) reaches this one at once. The creation time guards
+    # against an id reused after a deletion.
+    revision = Session.objects.filter(pk=session.pk).values_list("log_revision", flat=True)
+    generation = f"{revision.first() or 0}.{session.created_at.timestamp():.0f}"
     language = translation.get_language() or "fr"
     keys = {
         name: f"replay:{session.pk}:{generation}:{SNAPSHOT_FORMAT}:{language}:"
@@ -403,18 +410,24 @@ class Marker:
 MARKER_KINDS = {
     "clock.started": "clock", "clock.paused": "clock", "clock.resumed": "clock",
     "clock.jumped": "phase", "session.ended": "clock",
-    "inject.fired": "inject", "inject.skipped": "inject",
+    "inject.fired": "inject", "inject.skipped": "inject", "inject.withheld": "inject",
     "decision.answered": "decision", "decision.expired": "decision",
     "decision.reopened": "decision",
     "note.added": "note", "safety.stop": "safety",
     "objective.rated": "rating", "debrief.added": "debrief",
+    "request.sent": "law", "request.decided": "law", "countdown.started": "law",
+    "countdown.extended": "law", "countdown.expired": "law", "countdown.stopped": "law",
+    "annotation.added": "annotation",
 }
-MARKER_GROUPS = ("phase", "inject", "decision", "note", "safety", "rating", "debrief", "clock")
+MARKER_GROUPS = ("phase", "inject", "decision", "law", "note", "annotation", "safety", "rating",
+                 "debrief", "clock")
 MARKER_LABELS = {  # one marker's kind, and (plural) the filter button of its group
     "phase": (gettext_lazy("Phase"), gettext_lazy("Phases")),
     "inject": (gettext_lazy("Inject"), gettext_lazy("Injects")),
     "decision": (gettext_lazy("Décision"), gettext_lazy("Décisions")),
+    "law": (gettext_lazy("Délai ou demande"), gettext_lazy("Délais et demandes")),
     "note": (gettext_lazy("Note"), gettext_lazy("Notes")),
+    "annotation": (gettext_lazy("Annotation"), gettext_lazy("Annotations")),
     "safety": (gettext_lazy("Sécurité"), gettext_lazy("Arrêts de sécurité")),
     "rating": (gettext_lazy("Évaluation"), gettext_lazy("Évaluations")),
     "debrief": (gettext_lazy("Débriefing"), gettext_lazy("Débriefing")),
@@ -427,13 +440,15 @@ def _shorten(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _marker_label(event: LogEvent, plan: P.Plan) -> str:
+def _marker_label(event: LogEvent, plan: layout.Plan) -> str:
     p, kind = event.payload, event.kind
     role = plan.role_title(p.get("role", "")) if p.get("role") else ""
     if kind == "inject.fired":
         return p.get("title", "")
     if kind == "inject.skipped":
         return _("Ignoré : %(title)s") % {"title": p.get("title", "")}
+    if kind == "inject.withheld":
+        return _("Retenu : %(title)s") % {"title": p.get("title", "")}
     if kind == "decision.answered":
         answer = p.get("label") or p.get("option") or _shorten(p.get("rationale", ""), 40)
         return f"{role} : {p.get('title', '')} → {answer}"
@@ -441,6 +456,12 @@ def _marker_label(event: LogEvent, plan: P.Plan) -> str:
         return _("Délai dépassé : %(title)s") % {"title": p.get("title", "")}
     if kind == "decision.reopened":
         return _("Rouverte (%(role)s) : %(title)s") % {"role": role, "title": p.get("title", "")}
+    if kind == "request.sent":
+        return f"{role} : {p.get('label', '')}"
+    if kind == "request.decided":
+        return f"{p.get('label', '')} → {p.get('outcome', '')}"
+    if kind.startswith("countdown."):
+        return f"{p.get('countdown', '')} : {kind.partition('.')[2]}"
     if kind == "note.added":
         return _shorten(p.get("text", ""))
     if kind == "safety.stop":
@@ -451,6 +472,8 @@ def _marker_label(event: LogEvent, plan: P.Plan) -> str:
             "name": p.get("name", ""), "title": p.get("title", ""), "level": p.get("level")}
     if kind == "debrief.added":
         return _shorten(p.get("text", ""))
+    if kind == "annotation.added":
+        return f"[{tag_label(p)}] {_shorten(p.get('text', ''))}"
     if kind == "clock.jumped":
         return _("Saut à la phase « %(title)s »") % {"title": p.get("title", "")}
     return {
@@ -463,7 +486,7 @@ def _marker_label(event: LogEvent, plan: P.Plan) -> str:
 
 def markers(session: Session, end_ms: int | None = None) -> list[Marker]:
     """Phases, injects, decisions, notes, safety stops, ratings: the review's landmarks."""
-    plan = P.plan_for(session.version_id)
+    plan = layout.plan_for(session.version_id)
     end_ms = clock_end(session) if end_ms is None else end_ms
     events = log_events(session.pk, kinds=MARKER_KINDS)
     found = [Marker(MARKER_KINDS[e.kind], e.clock_ms, e.seq, _marker_label(e, plan))

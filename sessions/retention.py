@@ -2,7 +2,7 @@
 
 After `SIMTRAIN_RETENTION_DAYS` (default 365) from its end (or, never ended, from its
 creation) a session's participants' display names are replaced by stable pseudonyms,
-through `engine.session_pseudonymise` — the one sanctioned rewrite of events. What
+through `engine.session_pseudonymise` — a sanctioned rewrite of events. What
 was said and decided stays: replays and reports keep working. Run it from the archive
 page or with `python manage.py apply_retention` (e.g. nightly from cron).
 """

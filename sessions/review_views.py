@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from scenarios.models import Role
-from sessions import engine, exports, replay, report, retention
+from sessions import engine, exports, layout, replay, report, retention
 from sessions.access import may_steer, trainer_viewer, viewer_for
 from sessions.audit import audit_record, trail
 from sessions.models import AuditEntry, Session
@@ -105,8 +105,18 @@ def replay_page(request, session_id: int):
         "marker_groups": [(g, replay.MARKER_LABELS[g][1]) for g in replay.MARKER_GROUPS
                           if g in present],
         "speeds": SPEEDS,
+        **_knowledge_at(session, frame.seq),
     }
     return render(request, "sessions/replay.html", context)
+
+
+def _knowledge_at(session: Session, seq: int) -> dict:
+    """Who knew what at the replayed moment (the report draws it at the end)."""
+    plan = layout.plan_for(session.version_id)
+    events = replay.log_events(session.pk, upto=seq)
+    known = report.knowledge(events, plan, report.key_facts(session.version_id))
+    svg = report.knowledge_svg(known, plan, ident="replay-knowledge") if known.facts else ""
+    return {"knowledge": known, "knowledge_svg": svg, "plan": plan}
 
 
 @login_required

@@ -7,9 +7,15 @@ from datetime import datetime
 
 from django.urls import reverse
 
-from scenarios.models import Role
+from scenarios import selectors as library
+from scenarios.format.bundle import ATTACHMENT_TYPES
+from scenarios.models import Attachment, Blob, Inject, Role
+from sessions import engine
 from sessions.access import Viewer, trainer_viewer
+from sessions.annotation_tags import TAG_LABELS
 from sessions.models import Event, LobbyEntry, Seat, Session
+from sessions.projections import project_session
+from sessions.render import ROOM, region_context, screen_for
 
 
 def visible_events(*, session: Session, viewer: Viewer, upto_seq: int | None = None) -> list[Event]:
@@ -19,20 +25,8 @@ def visible_events(*, session: Session, viewer: Viewer, upto_seq: int | None = N
     return [e for e in events if viewer.perspective.sees_event(e)]
 
 
-def clock_payload(session: Session) -> dict:
-    return {
-        "state": session.state,
-        "speed": session.speed,
-        "anchor_clock_ms": session.anchor_clock_ms,
-        "anchor_at": session.anchor_at.isoformat() if session.anchor_at else None,
-    }
-
-
 def screen_context(*, session: Session, viewer: Viewer) -> dict:
     """What every live page needs: the screen's state at the head of the log, and more."""
-    from sessions.projections import project_session
-    from sessions.render import region_context, screen_for
-
     session.refresh_from_db()  # the cursor and the state must agree
     state = project_session(session, viewer.perspective, upto_seq=session.last_seq)
     events = state.feed
@@ -131,17 +125,11 @@ def has_received_attachment(*, session: Session, viewer: Viewer, attachment_id: 
 
 def room_viewer(user) -> Viewer:
     """The projector's view: the trainer's login, the public perspective (render.ROOM)."""
-    from sessions.render import ROOM
-
     return Viewer(ROOM, trainer_viewer(user).principal)
 
 
 def control_extras(*, session: Session) -> dict:
     """What the control room needs beside the screen state: choices for its forms."""
-    from scenarios.format.bundle import ATTACHMENT_TYPES
-    from scenarios.models import Inject
-    from sessions import engine
-
     version = session.version
     roles = list(version.roles.order_by("order"))
     senders = sorted(
@@ -154,7 +142,17 @@ def control_extras(*, session: Session) -> dict:
         "adhoc_senders": senders,
         "adhoc_accept": ",".join(f".{ext}" for ext in ATTACHMENT_TYPES),
         "adhoc_max_files": engine.MAX_ADHOC_FILES,
+        **annotation_choices(session=session),
     }
+
+
+def annotation_choices(*, session: Session) -> dict:
+    """The annotation dialog's choices: the tags, the scenario's objectives, the roles."""
+    version = session.version
+    tags = [(tag, label) for tag, label in TAG_LABELS.items() if tag != "objective"]
+    tags += [(f"objective:{o.ident}", o.title) for o in version.objectives.order_by("order")]
+    roles = [r for r in version.roles.order_by("order") if r.kind != Role.Kind.OBSERVER]
+    return {"annotation_tags": tags, "annotation_roles": roles}
 
 
 @dataclass(frozen=True)
@@ -178,8 +176,6 @@ class FoundAttachment:
 
 
 def _found(attachment: dict, version_id: int) -> FoundAttachment | None:
-    from scenarios.models import Attachment, Blob
-
     if attachment.get("blob"):  # ad hoc: the payload names the content itself
         blob = Blob.objects.filter(pk=attachment["blob"]).first()
         if blob is None:
@@ -216,8 +212,6 @@ def attachment_find(*, session: Session, viewer: Viewer, attachment_id: str
 
 def pack_context(*, session: Session) -> dict:
     """The printable pack: the MSEL, each trainee role's briefing, each actor's cards."""
-    from scenarios import selectors as library
-
     version = session.version
     roles = list(version.roles.order_by("order").prefetch_related("actions"))
     cues_by_role = {

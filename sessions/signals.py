@@ -1,10 +1,15 @@
-"""`events_appended` is sent after the transaction that appended events commits.
+"""The engine's announcements, so it stays free of Channels and of the screens' caches.
 
-The engine sends it; the fan-out listens. Keeping it a signal lets the engine stay
-free of Channels (and lets tests watch what would have been pushed).
+`events_appended` is sent after the transaction that appended events commits: the
+fan-out listens (and tests watch what would have been pushed). `session_rewritten` is
+sent when the archive rewrote a log in place (pseudonymisation): the replay drops what
+it rendered from the old text.
 """
 
 from django.dispatch import Signal
 
 # kwargs: session_id: int, seq: int (the last seq appended)
 events_appended = Signal()
+
+# kwargs: session_id: int
+session_rewritten = Signal()

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from sessions import review_views, views
+from sessions import debrief_views, review_views, views
+from sessions.exercises import views as exercise_views
 
 app_name = "sessions"
 
@@ -39,6 +40,15 @@ urlpatterns = [
          name="report_rate"),
     path("sessions/<int:session_id>/report/debrief/", review_views.report_debrief,
          name="report_debrief"),
+    path("sessions/<int:session_id>/hotwash/", debrief_views.hotwash, name="hotwash"),
+    path("sessions/<int:session_id>/hotwash/results/", debrief_views.hotwash_results,
+         name="hotwash_results"),
+    path("sessions/<int:session_id>/improvements/", debrief_views.improvement_add,
+         name="improvement_add"),
+    path("improvements/<int:item_id>/status/", debrief_views.improvement_status,
+         name="improvement_status"),
+    path("scenarios/<slug:slug>/lessons/", debrief_views.lessons, name="lessons"),
+    path("sessions/<int:session_id>/fork/", debrief_views.fork, name="fork"),
     path("sessions/<int:session_id>/rate/", review_views.rate_page, name="rate"),
     path("sessions/<int:session_id>/export.json", review_views.export_json, name="export_json"),
     path("sessions/<int:session_id>/events.csv", review_views.export_csv, name="export_csv"),
@@ -47,4 +57,21 @@ urlpatterns = [
     path("sessions/archive/audit/", review_views.audit_trail, name="audit"),
     path("sessions/archive/retention/", review_views.archive_retention,
          name="archive_retention"),
+    # An exercise of several syndicates (sessions.exercises): one control room across them.
+    path("exercises/<int:exercise_id>/", exercise_views.control, name="exercise"),
+    path("exercises/<int:exercise_id>/overview/", exercise_views.overview,
+         name="exercise_overview"),
+    path("exercises/<int:exercise_id>/command/", exercise_views.command,
+         name="exercise_command"),
+    path("exercises/<int:exercise_id>/place/", exercise_views.place, name="exercise_place"),
+    path("exercises/<int:exercise_id>/plenary/", exercise_views.plenary,
+         name="exercise_plenary"),
+    path("exercises/<int:exercise_id>/plenary/display/", exercise_views.plenary_display,
+         name="exercise_plenary_display"),
+    path("exercises/<int:exercise_id>/plenary.pdf", exercise_views.plenary_pdf,
+         name="exercise_plenary_pdf"),
+    path("exercises/<int:exercise_id>/plenary.csv", exercise_views.plenary_csv,
+         name="exercise_plenary_csv"),
+    path("exercises/<int:exercise_id>/join/", exercise_views.join, name="exercise_join"),
+    path("exercises/<int:exercise_id>/wait/", exercise_views.wait, name="exercise_wait"),
 ]

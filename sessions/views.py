@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from scenarios.models import Role, ScenarioVersion
-from sessions import engine, replay, selectors
+from scenarios.models import Role, ScenarioVersion, version_is_approved
+from sessions import engine, joinguard, replay, selectors
 from sessions import projections as P
 from sessions.access import (
     may_steer,
@@ -29,17 +29,17 @@ from sessions.access import (
     trainer_viewer,
     viewer_for,
 )
+from sessions.exercises import selectors as exercise_selectors
+from sessions.exercises import services as exercise_services
 from sessions.forms import CodeForm, NameForm, SessionForm
 from sessions.models import LobbyEntry, Seat, Session, new_secret
 from sessions.qr import qr_svg
 from sessions.render import SCREENS, region_context, screen_for
+from simtrain.clientip import client_ip
 from simtrain.markdown import render_markdown
 from simtrain.pdf import pdf_response
 from simtrain.permissions import is_course_admin, is_trainer
-from simtrain.ratelimit import LimiterUnavailable, client_ip, is_limited, record_failure
-
-CODE_FAILURES_LIMIT = 10  # wrong codes per IP …
-CODE_WINDOW_S = 300  # … per five minutes
+from simtrain.ratelimit import LimiterUnavailable
 
 
 def _secure_cookies(request) -> bool:
@@ -63,7 +63,10 @@ def session_list(request):
     sessions = Session.objects.select_related("version__scenario", "trainer")
     if not is_course_admin(request.user):
         sessions = sessions.filter(trainer=request.user)
-    return render(request, "sessions/list.html", {"sessions": sessions[:200]})
+    return render(request, "sessions/list.html", {
+        "sessions": sessions[:200],
+        "exercises": exercise_selectors.exercises_for(request.user)[:50],
+    })
 
 
 @login_required
@@ -72,8 +75,23 @@ def session_new(request, version_id: int):
     if not is_trainer(request.user):
         raise PermissionDenied
     version = get_object_or_404(ScenarioVersion.objects.select_related("scenario"), pk=version_id)
+    if not version_is_approved(version):
+        # Say why now, rather than offer a form the engine would refuse (`not-approved`).
+        return render(request, "sessions/not_approved.html", {"version": version}, status=409)
     form = SessionForm(request.POST or None, initial={"title": version.title})
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["syndicates"] > 1:
+        try:
+            exercise = exercise_services.exercise_create(
+                version=version, trainer=request.user, title=form.cleaned_data["title"],
+                cohort=form.cleaned_data["cohort"], join_mode=form.cleaned_data["join_mode"],
+                syndicates=form.cleaned_data["syndicates"],
+                placement=form.cleaned_data["placement"] or "codes",
+            )
+        except exercise_services.ExerciseError as err:
+            form.add_error(None, err.message)
+        else:
+            return redirect("sessions:exercise", exercise_id=exercise.pk)
+    elif request.method == "POST" and form.is_valid():
         try:
             session = engine.session_create(
                 version=version,
@@ -97,6 +115,8 @@ def control_room(request, session_id: int):
     context = selectors.screen_context(session=session, viewer=viewer)
     context.update(selectors.control_extras(session=session))
     context["room_url"] = reverse("sessions:room", args=[session.pk])
+    # A syndicate of an exercise: back to the control room across the teams.
+    context["syndicate"] = exercise_selectors.syndicate_of(session)
     return render(request, "sessions/control.html", context)
 
 
@@ -193,32 +213,31 @@ def seat_qr(request, session_id: int, seat_id: int):
 
 @require_http_methods(["GET", "POST"])
 def join(request):
-    """Enter the session code read aloud by the trainer."""
+    """Enter the session code read aloud by the trainer (limits: `sessions.joinguard`)."""
     form = CodeForm(request.POST or None)
-    ip = client_ip(request)
     if request.method == "POST":
+        if not form.is_valid():  # not even the shape of a code: nothing to look up
+            return render(request, "sessions/join.html", {"form": form}, status=400)
         try:
-            limited = is_limited("join-code", ip, limit=CODE_FAILURES_LIMIT,
-                                 window=CODE_WINDOW_S)
+            entry = joinguard.enter(form.cleaned_data["code"], client_ip(request))
         except LimiterUnavailable as error:
             form.add_error(None, str(error.message))
             return render(request, "sessions/join.html", {"form": form}, status=503)
-        if limited:
-            form.add_error(None, _("Trop d'essais. Patientez quelques minutes puis réessayez."))
+        if entry.throttled:
+            form.add_error(None, _("Trop de codes erronés depuis ce réseau. Patientez quelques "
+                                   "minutes puis réessayez, ou prévenez le formateur."))
             return render(request, "sessions/join.html", {"form": form}, status=429)
-        if form.is_valid():
-            session = (
-                Session.objects.filter(code=form.cleaned_data["code"])
-                .exclude(state=Session.State.ENDED)
-                .first()
-            )
-            if session is not None:
-                joined = set(request.session.get("joined_sessions", []))
-                joined.add(session.pk)
-                request.session["joined_sessions"] = sorted(joined)
-                return redirect("sessions:seats", session_id=session.pk)
-            record_failure("join-code", ip, window=CODE_WINDOW_S)
-            form.add_error("code", _("Aucune session en cours avec ce code. Vérifiez-le."))
+        if entry.exercise is not None:
+            joined = set(request.session.get("joined_exercises", []))
+            joined.add(entry.exercise.pk)
+            request.session["joined_exercises"] = sorted(joined)
+            return redirect("sessions:exercise_join", exercise_id=entry.exercise.pk)
+        if entry.session is not None:
+            joined = set(request.session.get("joined_sessions", []))
+            joined.add(entry.session.pk)
+            request.session["joined_sessions"] = sorted(joined)
+            return redirect("sessions:seats", session_id=entry.session.pk)
+        form.add_error("code", _("Aucune session en cours avec ce code. Vérifiez-le."))
         return render(request, "sessions/join.html", {"form": form}, status=400)
     return render(request, "sessions/join.html", {"form": form})
 
@@ -244,22 +263,15 @@ def seats(request, session_id: int):
     form = NameForm(request.POST or None, seats=free, approval=session.join_mode == "approval",
                     roles=selectors.trainee_roles(session=session))
     if request.method == "POST" and form.is_valid():
-        pass_key = read_pass(request.COOKIES, session.pk) or new_secret()
+        # A fresh pass for every seat taken or lobby entry made: a pass planted in this
+        # browser beforehand (by someone who kept its key) opens nothing.
+        pass_key = new_secret()
         try:
-            if session.join_mode == Session.JoinMode.APPROVAL:
-                engine.lobby_join(
-                    session_id=session.pk, name=form.cleaned_data["name"], pass_key=pass_key,
-                    wanted_role=form.cleaned_data.get("role") or "",
-                )
-                target = reverse("sessions:lobby", args=[session.pk])
-            else:
-                seat = engine.seat_claim(
-                    session_id=session.pk, seat_id=int(form.cleaned_data["seat"]),
-                    name=form.cleaned_data["name"], pass_key=pass_key,
-                )
-                target = _participant_home(session, seat)
-        except engine.EngineError as err:
+            target = _take_place(request, session, form, pass_key)
+        except (engine.EngineError, joinguard.Refused) as err:
             form.add_error(None, err.message)
+        except LimiterUnavailable as error:
+            form.add_error(None, str(error.message))
         else:
             response = redirect(target)
             set_pass(response, session.pk, pass_key, secure=_secure_cookies(request))
@@ -267,6 +279,30 @@ def seats(request, session_id: int):
     return render(request, "sessions/seats.html", {"session": session, "form": form,
                                                    "free": free},
                   status=400 if form.errors else 200)
+
+
+def _take_place(request, session: Session, form: NameForm, pass_key: str) -> str:
+    """Claim the chosen seat or join the lobby with `pass_key`; the page to go to."""
+    previous = read_pass(request.COOKIES, session.pk) or ""
+    if session.join_mode == Session.JoinMode.APPROVAL:
+        if not joinguard.lobby_attempt(session, client_ip(request)).allowed:
+            raise joinguard.Refused(_(
+                "Trop de demandes d'accès depuis ce réseau pour cette session. Adressez-vous "
+                "au formateur."))
+        engine.lobby_join(session_id=session.pk, name=form.cleaned_data["name"],
+                          pass_key=pass_key, previous_pass=previous,
+                          wanted_role=form.cleaned_data.get("role") or "")
+        return reverse("sessions:lobby", args=[session.pk])
+    held = joinguard.browser_seat(request, session)
+    if held is not None:  # the pass cookie was dropped ("leave"), the seat was not
+        raise joinguard.Refused(_(
+            "Ce navigateur occupe déjà une place dans cette session (%(seat)s). Demandez au "
+            "formateur de la libérer pour en prendre une autre.") % {"seat": held.label})
+    seat = engine.seat_claim(session_id=session.pk, seat_id=int(form.cleaned_data["seat"]),
+                             name=form.cleaned_data["name"], pass_key=pass_key,
+                             previous_pass=previous)
+    joinguard.note_browser_seat(request, seat)
+    return _participant_home(session, seat)
 
 
 def lobby(request, session_id: int):
@@ -302,15 +338,16 @@ def invite(request, token: str):
             _("Ce lien d'invitation n'est plus valable. Demandez-en un nouveau au formateur.")
         )
     session = seat.session
-    pass_key = read_pass(request.COOKIES, session.pk)
-    if seat.holder_key and seat.holder_key == pass_key:
+    previous = read_pass(request.COOKIES, session.pk)
+    if seat.holder_key and seat.holder_key == previous:
         return redirect(_participant_home(session, seat))
     form = NameForm(request.POST or None, seats=None)
     if request.method == "POST" and form.is_valid():
-        pass_key = pass_key or new_secret()
+        pass_key = new_secret()  # never the browser's current pass: it may be planted
         try:
             engine.seat_claim(session_id=session.pk, seat_id=seat.pk,
-                              name=form.cleaned_data["name"], pass_key=pass_key)
+                              name=form.cleaned_data["name"], pass_key=pass_key,
+                              previous_pass=previous or "")
         except engine.EngineError as err:
             form.add_error(None, err.message)
         else:
@@ -342,8 +379,10 @@ def desk(request, session_id: int):
         return redirect("sessions:control", session_id=session.pk)
     if viewer.seat.role.kind == Role.Kind.ACTOR:
         return redirect("actors:tablet", session_id=session.pk)
-    return render(request, "sessions/desk.html",
-                  selectors.screen_context(session=session, viewer=viewer))
+    context = selectors.screen_context(session=session, viewer=viewer)
+    if viewer.seat.role.kind == Role.Kind.OBSERVER:
+        context.update(selectors.annotation_choices(session=session))
+    return render(request, "sessions/desk.html", context)
 
 
 @require_GET

@@ -14,29 +14,30 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from simtrain.bodylimit import BodyLimit  # noqa: E402
+from simtrain.origin import SameOriginValidator  # noqa: E402
 from simtrain.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "http": BodyLimit(django_asgi_app),
+        # The Origin must be this site: scheme, host and port (simtrain.origin).
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 
 try:  # under Daphne: settle the heap once the reactor runs (not when tests import this)
     from twisted.internet import reactor
 
-    from simtrain import heap
+    from simtrain import bodylimit, heap
 
     reactor.callWhenRunning(heap.settle)
+    bodylimit.install_in_daphne()  # refuse oversized bodies before reading them
 except ImportError:  # another ASGI server: the defaults
     pass
 
 if os.environ.get("SIMTRAIN_SCHEDULER", "embedded") == "embedded":
-    from sessions.embedded import WithEmbeddedScheduler  # noqa: E402
+    from sessions.scheduler import WithEmbeddedScheduler  # noqa: E402
 
     application = WithEmbeddedScheduler(application)

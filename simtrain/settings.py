@@ -7,20 +7,28 @@ shape (PostgreSQL, channels_redis).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from simtrain.env import env_bool, env_int, env_list, env_str
+from simtrain.env import env_bool, env_int, env_list, env_str, persisted_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
-# The embedded default is a trainer's laptop; production must set its own key.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "embedded-default-insecure-key-change-me-in-production")
+# Off unless asked for (`make run DEBUG=1`, `python -m simtrain.serve --debug`): the
+# embedded default may be left running on a classroom's network.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# The embedded default makes its own key on first start and keeps it in var/ (not in
+# the repository): passes and sessions survive restarts, and nobody else knows it.
+# Production sets DJANGO_SECRET_KEY (settings_production refuses to start without).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or persisted_secret(
+    Path(env_str("SIMTRAIN_SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key")))
+)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -39,6 +47,7 @@ INSTALLED_APPS = [
     "scenarios",
     "sessions.apps.LiveSessionsConfig",
     "actors",
+    "rehearsal",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +140,18 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         },
     }
 
+# Threads the live hub reads the log on (sessions.hub.READERS), each holding one pooled
+# connection while it reads: keep it below the pool's max_size, leaving room for the
+# ORM thread of the sockets' commands and the embedded scheduler.
+HUB_READERS = env_int("SIMTRAIN_HUB_READERS", 4)
+if "pool" in DATABASES["default"].get("OPTIONS", {}):
+    _pool_max = DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+    if HUB_READERS + 2 > _pool_max:
+        raise ImproperlyConfigured(
+            f"SIMTRAIN_HUB_READERS={HUB_READERS} needs SIMTRAIN_DB_POOL_MAX ≥ {HUB_READERS + 2}"
+            f" (the hub's readers, the commands' thread and the scheduler), not {_pool_max}"
+        )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------
@@ -188,12 +209,26 @@ CACHES["fragments"] = {
     "OPTIONS": {"MAX_ENTRIES": 50000},
 }
 
+# Proxies whose X-Real-IP / X-Forwarded-For we read for the client's address
+# (simtrain.clientip): IPs or networks, e.g. "127.0.0.1" for nginx on the same machine.
+# None by default: the TCP peer is the client.
+SIMTRAIN_TRUSTED_PROXIES = env_list("SIMTRAIN_TRUSTED_PROXIES", [])
+for _proxy in SIMTRAIN_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SIMTRAIN_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# One throttle for every login path, in the backend (simtrain.auth).
+AUTHENTICATION_BACKENDS = ["simtrain.auth.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "scenarios:library"
 LOGOUT_REDIRECT_URL = "login"
@@ -220,6 +255,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Scenario uploads: the bundle limit of the format (50 MiB) plus multipart overhead.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The scenario editor posts one field per key of the document: a scenario of 130 injects
+# is some 4000 fields (the size limit above still bounds the request).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", views.admin_login, name="admin_login"),  # the login throttle's codes
     path("admin/", admin.site.urls),
     path("scenarios/", include("scenarios.urls")),
     path("", include("sessions.urls")),

@@ -1,16 +1,11 @@
+from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
 
+from simtrain.auth import STATUS, ThrottledAuthenticationForm, refusal
 from simtrain.permissions import is_trainer
-from simtrain.ratelimit import (
-    LimiterUnavailable,
-    client_ip,
-    is_limited,
-    record_failure,
-)
 
 
 def home(request):
@@ -25,45 +20,25 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
-LOGIN_FAILURES_LIMIT = 8  # per IP and per username …
-LOGIN_WINDOW_S = 600  # … per ten minutes
-
-
 class ThrottledLoginView(LoginView):
-    """Django's login, refusing further attempts after repeated failures.
+    """Django's login with the login throttle's answers (`simtrain.auth`).
 
-    Counted per client IP and per username, so one attacker cannot guess many
-    passwords and many attackers cannot hammer one account.
+    The throttle itself is in the authentication backend, shared with the admin's login
+    (`admin_login`) and any other path: this view only says 429 or 503 when it refused.
     """
 
-    def post(self, request, *args, **kwargs):
-        subjects = self._subjects(request)
-        try:
-            limited = any(
-                is_limited("login", s, limit=LOGIN_FAILURES_LIMIT, window=LOGIN_WINDOW_S)
-                for s in subjects
-            )
-        except LimiterUnavailable as error:
-            return self._refuse(str(error.message), status=503)
-        if limited:
-            return self._refuse(
-                _("Trop de tentatives de connexion. Réessayez dans quelques minutes."),
-                status=429,
-            )
-        return super().post(request, *args, **kwargs)
+    authentication_form = ThrottledAuthenticationForm
 
     def form_invalid(self, form):
-        for subject in self._subjects(self.request):
-            record_failure("login", subject, window=LOGIN_WINDOW_S)
-        return super().form_invalid(form)
+        response = super().form_invalid(form)
+        response.status_code = STATUS.get(refusal(self.request), response.status_code)
+        return response
 
-    def _refuse(self, message: str, *, status: int):
-        form = self.get_form()
-        form.errors.clear()
-        form.add_error(None, message)
-        return self.render_to_response(self.get_context_data(form=form), status=status)
 
-    @staticmethod
-    def _subjects(request) -> list[str]:
-        username = (request.POST.get("username") or "").strip().lower()[:150]
-        return [f"ip:{client_ip(request)}"] + ([f"user:{username}"] if username else [])
+def admin_login(request, extra_context=None):
+    """The admin's login page, with the same throttle and the same status codes."""
+    response = admin.site.login(request, extra_context)
+    status = STATUS.get(refusal(request))
+    if status is not None:
+        response.status_code = status
+    return response

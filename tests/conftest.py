@@ -31,6 +31,14 @@ def trainer(groups):
 
 
 @pytest.fixture
+def second_trainer(groups):
+    """Another trainer: the one who reviews what `trainer` wrote."""
+    user = UserFactory(username="relectrice")
+    user.groups.add(groups["trainer"])
+    return user
+
+
+@pytest.fixture
 def course_admin(groups):
     user = UserFactory(username="courseadmin", is_staff=True)
     user.groups.add(groups["course_admin"])
@@ -55,17 +63,40 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _forget_sockets():
+    # Sockets and command buckets counted per holder and address (sessions.sockets):
+    # ids are reused after rollbacks, and a test may leave a socket unclosed.
+    from sessions import sockets
+
+    sockets.registry.open.clear()
+    sockets.registry.buckets.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_version_caches():
     # Per-process caches keyed by version id (versions are immutable in production);
     # a test database reuses ids after rollbacks, so each test starts clean.
     from django.core.cache import caches
 
-    from sessions import clock, projections
+    from sessions import law, layout
+    from sessions.engine import due, limits
 
-    clock._timed_injects.cache_clear()
-    projections.plan_for.cache_clear()
+    due.forget_versions()
+    law.forget()
+    limits.forget()
+    layout.forget_caches()
     caches["fragments"].clear()
+    _forget_sockets()
     yield
-    clock._timed_injects.cache_clear()
-    projections.plan_for.cache_clear()
+    due.forget_versions()
+    layout.plan_for.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    # LocaleMiddleware activates a request's language in the test's thread and nothing
+    # deactivates it: a page asked in English would leave later tests rendering English.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sessions.simulation.server import DaphneServer, ServerError, database_url, free_port
+from rehearsal.server import DaphneServer, ServerError, database_url, free_port
 
 __all__ = ["DaphneServer", "ServerError", "daphne", "database_url", "free_port", "live_server"]
 

@@ -1,14 +1,18 @@
 """The scenario file format, `simtrain.scenario/1`: read, check, write.
 
-Pure Python, no database: `check_scenario(source)` reads a YAML file, a folder or a
-zip (on disk or uploaded), validates it entirely and returns the document with its
-canonical export; `scenarios.services` stores it. The steps, each its own module:
+Pure Python, no database: `check_scenario(source)` reads a YAML file, a workbook, a
+folder or a zip (on disk or uploaded), validates it entirely and returns the document
+with its canonical export; `scenarios.services` stores it. The steps, each its own module:
 
-    bundle    source → YAML bytes + attachment files, within the size limits
+    bundle    source → YAML bytes (or a workbook) + attachment files, within the limits
     loader    YAML bytes → data, YAML 1.2 core schema, no aliases/tags, positions
-    schema    the format as pydantic models, and its JSON Schema
+    xlsx      workbook bytes ⇄ the same data, each value's position a sheet's cell
+    schema    the format as pydantic models (values: their value types; law: story
+              time, countdowns, requests, conditions, safety), and its JSON Schema
     validate  shape and meaning of the data → the document, or every error
+              (diagnose, namespaces, checker, check_items, check_law, trigger_graph)
     export    the document → canonical YAML, folder, zip
+    stored    the law keys as the normalised JSON a version stores, and back
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from scenarios.format.export import ExportedScenario, canonical_dict, export_doc
 from scenarios.format.loader import MAX_YAML_BYTES, load_yaml
 from scenarios.format.schema import FORMAT, SUPPORTED_FORMATS, Scenario, json_schema
 from scenarios.format.validate import validate
+from scenarios.format.xlsx import read_workbook
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,10 @@ class CheckedScenario:
 def check_scenario(source: Source) -> CheckedScenario:
     """Read and validate a scenario. Raises ScenarioInvalid with every error found."""
     bundle = open_bundle(source)
-    loaded = load_yaml(bundle.yaml, name=bundle.name)
+    if bundle.workbook is not None:
+        loaded = read_workbook(bundle.workbook, name=bundle.name)
+    else:
+        loaded = load_yaml(bundle.yaml, name=bundle.name)
     validated = validate(loaded, bundle)
     return CheckedScenario(
         doc=validated.doc,

@@ -1,8 +1,10 @@
-"""Where a scenario comes from: a YAML file, a folder, or a zip (on disk or uploaded).
+"""Where a scenario comes from: a YAML file, a workbook (.xlsx), a folder, or a zip
+(on disk or uploaded).
 
-A bundle gives the YAML bytes and, on request, the bytes of the attachment files the
-YAML names. It only ever reads what is asked for, and enforces the limits while doing
-so: 2 MiB of YAML, 50 MiB for the whole bundle, no path that leads outside it. Zips
+A bundle gives the YAML bytes (or the workbook's) and, on request, the bytes of the
+attachment files the scenario names. It only ever reads what is asked for, and enforces
+the limits while doing so: 2 MiB of YAML, 10 MiB of workbook, 50 MiB for the whole
+bundle, no path that leads outside it. Zips
 are checked entry by entry before anything is read (absolute names, `..`, symlinks,
 declared sizes), and every read is capped, so a zip bomb stops at the limit whatever
 its headers claim.
@@ -21,11 +23,22 @@ from typing import BinaryIO
 from scenarios.format.errors import Diagnostic, ScenarioInvalid
 from scenarios.format.loader import MAX_YAML_BYTES
 from scenarios.format.schema import unsafe_path_reason
+from scenarios.format.xlsx import MAX_WORKBOOK_BYTES, WORKBOOK_FILE
 
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000
 SCENARIO_NAMES = ("scenario.yaml", "scenario.yml")
 YAML_SUFFIXES = (".yaml", ".yml")
+WORKBOOK_SUFFIX = ".xlsx"
+# Spreadsheets that are not a plain .xlsx, and what to do about them.
+OTHER_SPREADSHEETS = {
+    ".xlsm": "a macro-enabled workbook: macros are refused; save it as an Excel workbook (.xlsx)",
+    ".xltm": "a macro-enabled template: macros are refused; save it as an Excel workbook (.xlsx)",
+    ".xlsb": "a binary workbook: save it as an Excel workbook (.xlsx)",
+    ".xls": "an Excel 97-2003 workbook: save it as an Excel workbook (.xlsx)",
+    ".xltx": "a template: save it as an Excel workbook (.xlsx)",
+    ".ods": "an OpenDocument spreadsheet: save it as an Excel workbook (.xlsx)",
+}
 
 # What a scenario may attach, and the media type it is served with.
 ATTACHMENT_TYPES = {
@@ -74,13 +87,16 @@ def _over_budget(path: str) -> AttachmentProblem:
 
 
 class Bundle(ABC):
-    """The YAML text of a scenario and access to the files next to it."""
+    """The YAML text of a scenario (or its workbook) and access to the files next to it."""
 
-    def __init__(self, *, name: str, source_name: str, yaml: bytes):
-        self.name = name  # what diagnostics call the YAML file
+    def __init__(
+        self, *, name: str, source_name: str, yaml: bytes = b"", workbook: bytes | None = None
+    ):
+        self.name = name  # what diagnostics call the YAML file (or the workbook)
         self.source_name = source_name  # a short name for the whole source
         self.yaml = yaml
-        self._used = len(yaml)
+        self.workbook = workbook  # the .xlsx bytes, when the scenario is a workbook
+        self._used = len(yaml) + len(workbook or b"")
         self._cache: dict[str, bytes] = {}
 
     def read(self, path: str) -> bytes:
@@ -101,14 +117,34 @@ class Bundle(ABC):
 
 
 class LoneFileBundle(Bundle):
-    """An uploaded YAML file on its own: there is nothing next to it."""
+    """An uploaded YAML file or workbook on its own: there is nothing next to it."""
 
     def _read(self, path: str, remaining: int) -> bytes:
+        if self.workbook is not None:
+            what, inside = "workbook", WORKBOOK_FILE
+        else:
+            what, inside = "YAML file", SCENARIO_NAMES[0]
         raise AttachmentProblem(
             "missing-attachment",
-            f"'{path}' is not in the bundle: a YAML file uploaded on its own carries no "
-            "attachments; upload a .zip holding scenario.yaml and its files",
+            f"'{path}' is not in the bundle: a {what} uploaded on its own carries no "
+            f"attachments; upload a .zip holding {inside} and its files",
         )
+
+
+class MemoryBundle(Bundle):
+    """A draft written in the browser: its attachments are held in memory by path."""
+
+    def __init__(self, *, files: dict[str, bytes], **kwargs):
+        super().__init__(**kwargs)
+        self.files = files
+
+    def _read(self, path: str, remaining: int) -> bytes:
+        if path not in self.files:
+            raise AttachmentProblem(
+                "missing-attachment",
+                f"'{path}' has not been uploaded to this draft",
+            )
+        return self.files[path][: remaining + 1]
 
 
 class FolderBundle(Bundle):
@@ -187,11 +223,26 @@ def _too_large_yaml(size: int, name: str) -> ScenarioInvalid:
     )
 
 
+def _too_large_workbook(size: int, name: str) -> ScenarioInvalid:
+    return _fail(
+        "bad-workbook",
+        f"the workbook is {_mib(size)}; the limit is {_mib(MAX_WORKBOOK_BYTES)}",
+        name,
+    )
+
+
+def _other_spreadsheet(suffix: str, name: str) -> ScenarioInvalid | None:
+    reason = OTHER_SPREADSHEETS.get(suffix)
+    return _fail("unsupported-file", f"'{name}' is {reason}", name) if reason else None
+
+
 def _read_capped(path: Path, cap: int, name: str, code: str) -> bytes:
     size = path.stat().st_size
     if size > cap:
         if code == "too-large":
             raise _too_large_yaml(size, name)
+        if code == "bad-workbook":
+            raise _too_large_workbook(size, name)
         raise _fail(code, f"the file is {_mib(size)}; the limit is {_mib(cap)}", name)
     with path.open("rb") as f:
         return f.read(cap + 1)
@@ -245,24 +296,21 @@ def _open_zip(data: bytes, name: str, source_name: str) -> ZipBundle:
         raise ScenarioInvalid(problems)
 
     files = {info.filename for info in infos if not info.is_dir()}
-    prefix = None
-    for candidate in SCENARIO_NAMES:
-        if candidate in files:
-            prefix, entry = "", candidate
-            break
-    if prefix is None:
+    names = (*SCENARIO_NAMES, WORKBOOK_FILE)
+    if any(candidate in files for candidate in names):
+        prefix = ""
+    else:
         nested = sorted(
             f
             for f in files
-            if f.count("/") == 1
-            and f.split("/")[1] in SCENARIO_NAMES
-            and not f.startswith("__MACOSX/")
+            if f.count("/") == 1 and f.split("/")[1] in names and not f.startswith("__MACOSX/")
         )
         folders = sorted({f.split("/")[0] for f in nested})
         if not nested:
             raise _fail(
                 "no-scenario-file",
-                "the zip holds no scenario.yaml, neither at its root nor in a top-level folder",
+                f"the zip holds no scenario.yaml (nor {WORKBOOK_FILE}), neither at its root "
+                "nor in a top-level folder",
                 name,
             )
         if len(folders) > 1:
@@ -271,20 +319,45 @@ def _open_zip(data: bytes, name: str, source_name: str) -> ZipBundle:
                 f"the zip holds several scenarios ({', '.join(folders)}): one per zip",
                 name,
             )
-        # scenario.yaml wins over scenario.yml, as at the root.
-        entry = nested[0] if len(nested) == 1 else f"{folders[0]}/scenario.yaml"
         prefix = folders[0] + "/"
+    # scenario.yaml wins over scenario.yml; a workbook beside a YAML file is ambiguous.
+    yaml_entry = next((prefix + c for c in SCENARIO_NAMES if prefix + c in files), None)
+    workbook_entry = prefix + WORKBOOK_FILE if prefix + WORKBOOK_FILE in files else None
+    if yaml_entry and workbook_entry:
+        raise _fail(
+            "no-scenario-file",
+            f"the zip holds both '{yaml_entry}' and '{workbook_entry}': one scenario file "
+            "per zip, remove the other",
+            name,
+        )
+    if workbook_entry:
+        return ZipBundle(
+            archive=archive,
+            prefix=prefix,
+            name=f"{name}/{workbook_entry}",
+            source_name=source_name,
+            workbook=_read_zipped(archive, workbook_entry, MAX_WORKBOOK_BYTES, name),
+        )
+    return ZipBundle(
+        archive=archive,
+        prefix=prefix,
+        name=f"{name}/{yaml_entry}",
+        source_name=source_name,
+        yaml=_read_zipped(archive, yaml_entry, MAX_YAML_BYTES, name),
+    )
 
+
+def _read_zipped(archive: zipfile.ZipFile, entry: str, cap: int, name: str) -> bytes:
+    """The scenario file inside a zip, within its limit."""
     info = archive.getinfo(entry)
-    if info.file_size > MAX_YAML_BYTES:
+    if info.file_size > cap:
+        if cap == MAX_WORKBOOK_BYTES:
+            raise _too_large_workbook(info.file_size, f"{name}/{entry}")
         raise _too_large_yaml(info.file_size, f"{name}/{entry}")
     try:
-        yaml = _read_entry(archive, info, MAX_YAML_BYTES)
+        return _read_entry(archive, info, cap)
     except _ZIP_ERRORS as exc:
         raise _fail("bad-zip", f"'{entry}' cannot be read from the zip: {exc}", name) from None
-    return ZipBundle(
-        archive=archive, prefix=prefix, name=f"{name}/{entry}", source_name=source_name, yaml=yaml
-    )
 
 
 def _open_path(path: Path) -> Bundle:
@@ -292,17 +365,36 @@ def _open_path(path: Path) -> Bundle:
     if not path.exists():
         raise _fail("no-such-file", f"'{shown}' does not exist", shown)
     if path.is_dir():
-        for candidate in SCENARIO_NAMES:
-            yaml_path = path / candidate
-            if yaml_path.is_file():
-                name = str(yaml_path)
-                return FolderBundle(
-                    root=path,
-                    name=name,
-                    source_name=path.resolve().name,
-                    yaml=_read_capped(yaml_path, MAX_YAML_BYTES, name, "too-large"),
-                )
-        raise _fail("no-scenario-file", f"the folder '{shown}' holds no scenario.yaml", shown)
+        yaml_path = next((path / c for c in SCENARIO_NAMES if (path / c).is_file()), None)
+        workbook_path = path / WORKBOOK_FILE
+        if yaml_path is not None and workbook_path.is_file():
+            raise _fail(
+                "no-scenario-file",
+                f"the folder '{shown}' holds both {yaml_path.name} and {WORKBOOK_FILE}: "
+                "one scenario file per folder, remove the other",
+                shown,
+            )
+        if yaml_path is not None:
+            name = str(yaml_path)
+            return FolderBundle(
+                root=path,
+                name=name,
+                source_name=path.resolve().name,
+                yaml=_read_capped(yaml_path, MAX_YAML_BYTES, name, "too-large"),
+            )
+        if workbook_path.is_file():
+            name = str(workbook_path)
+            return FolderBundle(
+                root=path,
+                name=name,
+                source_name=path.resolve().name,
+                workbook=_read_capped(workbook_path, MAX_WORKBOOK_BYTES, name, "bad-workbook"),
+            )
+        raise _fail(
+            "no-scenario-file",
+            f"the folder '{shown}' holds no scenario.yaml (nor {WORKBOOK_FILE})",
+            shown,
+        )
     suffix = path.suffix.lower()
     if suffix in YAML_SUFFIXES:
         return FolderBundle(
@@ -311,13 +403,20 @@ def _open_path(path: Path) -> Bundle:
             source_name=path.name,
             yaml=_read_capped(path, MAX_YAML_BYTES, shown, "too-large"),
         )
+    if suffix == WORKBOOK_SUFFIX:
+        return FolderBundle(
+            root=path.parent,
+            name=shown,
+            source_name=path.name,
+            workbook=_read_capped(path, MAX_WORKBOOK_BYTES, shown, "bad-workbook"),
+        )
     if suffix == ".zip":
         data = _read_capped(path, MAX_BUNDLE_BYTES, shown, "bundle-too-large")
         return _open_zip(data, shown, path.name)
-    raise _fail(
+    raise _other_spreadsheet(suffix, shown) or _fail(
         "unsupported-file",
-        f"'{shown}' is not a scenario: give a .yaml/.yml file, a folder holding "
-        "scenario.yaml, or a .zip",
+        f"'{shown}' is not a scenario: give a .yaml/.yml file, an .xlsx workbook, a folder "
+        "holding scenario.yaml, or a .zip",
         shown,
     )
 
@@ -337,9 +436,13 @@ def _open_upload(name: str, data: bytes) -> Bundle:
         if len(data) > MAX_YAML_BYTES:
             raise _too_large_yaml(len(data), shown)
         return LoneFileBundle(name=shown, source_name=shown, yaml=data)
-    raise _fail(
+    if suffix == WORKBOOK_SUFFIX:
+        if len(data) > MAX_WORKBOOK_BYTES:
+            raise _too_large_workbook(len(data), shown)
+        return LoneFileBundle(name=shown, source_name=shown, workbook=data)
+    raise _other_spreadsheet(suffix, shown) or _fail(
         "unsupported-file",
-        f"'{shown}' is not a scenario: upload a .yaml/.yml file or a .zip",
+        f"'{shown}' is not a scenario: upload a .yaml/.yml file, an .xlsx workbook or a .zip",
         shown,
     )
 

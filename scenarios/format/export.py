@@ -22,6 +22,7 @@ import yaml
 
 from scenarios.format.loader import add_core_resolvers
 from scenarios.format.schema import Scenario
+from simtrain.durations import format_duration
 
 SCENARIO_FILE = "scenario.yaml"
 # Zip entries carry a timestamp; a fixed one makes the same content the same bytes.
@@ -89,6 +90,16 @@ def canonical_dict(doc: Scenario) -> dict[str, Any]:
     for objective in data.get("objectives", []):
         if "roles" in objective:
             objective["roles"] = role_list(objective["roles"])
+    for request in data.get("requests", []):
+        request["from"] = role_list(request["from"])
+    for countdown in data.get("countdowns", []):
+        countdown["roles"] = role_list(countdown["roles"])
+    for countdown, written in zip(data.get("countdowns", []), doc.countdowns, strict=True):
+        # Warnings are a set of durations: longest first, each once.
+        if written.warn:
+            countdown["warn"] = [
+                format_duration(s) for s in sorted(set(written.warn), reverse=True)
+            ]
     for inject in data.get("injects", []):
         if "to" in inject:
             inject["to"] = "all" if inject["to"] == ["all"] else role_list(inject["to"])

@@ -4,7 +4,9 @@ These models are the shape of a scenario file: the importer validates against th
 the exporter writes them back in their field order (the order of the tables in the
 spec), and `json_schema()` publishes them for authors' editors. Rules that relate one
 part of a file to another (a role named in `to` exists, a cue goes to an actor …)
-are in `validate.py`; what these models check is each value on its own.
+are in `validate.py`; what these models check is each value on its own. The value
+types are in `values.py`; the keys added for story time, countdowns, requests and
+conditions in `law.py`.
 
 Models are strict: `yes` is not `true` and `"12"` is not `12`, because the YAML
 loader already gives each scalar its proper type and coercion would hide mistakes.
@@ -15,212 +17,53 @@ dropped (they are not stored, so an export does not have them).
 from __future__ import annotations
 
 import json
-import posixpath
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    WithJsonSchema,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from simtrain.durations import format_duration, parse_duration
+from scenarios.format.law import (
+    Condition,
+    Countdown,
+    Fiction,
+    Request,
+    RequestOutcome,
+    Safety,
+    forms_schema,
+    given_forms,
+    key_values,
+)
+from scenarios.format.values import (
+    DURATION_PATTERN,
+    ID_PATTERN,
+    LANGUAGE_PATTERN,
+    MAX_AUTHOR_VERSION,
+    MAX_DURATION_S,
+    MAX_SEATS,
+    PATH_MAX,
+    PATTERN_HELP,
+    SLUG_PATTERN,
+    TITLE_MAX,
+    Block,
+    CharacterText,
+    Duration,
+    FilePath,
+    Id,
+    Language,
+    Markdown,
+    Recipients,
+    RoleIds,
+    ShortText,
+    Slug,
+    Title,
+    manual_flag,
+    schema_extra,
+    unsafe_path_reason,
+)
 
 FORMAT = "simtrain.scenario/1"
 SUPPORTED_FORMATS: tuple[str, ...] = (FORMAT,)
 # A stable name for the schema; the web page that serves it may pass its own URL.
 SCHEMA_ID = "urn:simtrain:schema:scenario:1"
-
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
-LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-DURATION_PATTERN = r"^([0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
-
-# What each pattern means, for error messages an author can act on.
-PATTERN_HELP = {
-    ID_PATTERN: "an id: 1 to 64 lowercase letters, digits, '-' or '_', "
-    "starting with a letter or digit",
-    SLUG_PATTERN: "a slug: 2 to 64 lowercase letters, digits or '-', "
-    "starting with a letter or digit",
-    LANGUAGE_PATTERN: "a BCP 47 language tag such as fr, en or fr-BE",
-}
-
-# Limits that keep every value storable (CharField lengths, PositiveIntegerField).
-TITLE_MAX = 300
-PATH_MAX = 500
-MAX_DURATION_S = 7 * 24 * 3600
-MAX_SEATS = 1000
-MAX_AUTHOR_VERSION = 1_000_000
-
-
-# --- value types ------------------------------------------------------------------------
-
-
-def _blank_to_none(value: Any) -> Any:
-    """An empty optional text is the same as no text: one canonical form for both."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("bad_value", "must not be empty")
-    return value
-
-
-def _to_seconds(value: Any) -> int:
-    if not isinstance(value, int | str) or isinstance(value, bool):
-        raise PydanticCustomError(
-            "bad_type",
-            "must be {expected}",
-            {"expected": "a duration (90s, 12m, 1h30m or seconds)"},
-        )
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "bad_value",
-            "must be a duration: seconds (90) or text like 90s, 12m, 1h30m; got {value}",
-            {"value": repr(value)},
-        ) from None
-    if seconds > MAX_DURATION_S:
-        raise PydanticCustomError(
-            "bad_value", "must be at most 168h (7 days); got {value}", {"value": repr(value)}
-        )
-    return seconds
-
-
-def _one_or_many(expected: str):
-    # Authors write `to: police` as often as `to: [police]`: one id is a list of one.
-    def coerce(value: Any) -> Any:
-        if isinstance(value, str):
-            return [value]
-        if not isinstance(value, list):
-            raise PydanticCustomError("bad_type", "must be {expected}", {"expected": expected})
-        return value
-
-    return BeforeValidator(coerce)
-
-
-def _number_to_text(value: Any) -> Any:
-    # `age: 15` is natural in a character sheet; the format stores text.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return _blank_to_none(value)
-
-
-def _manual(value: Any) -> Any:
-    # `manual: false` says nothing more than leaving `manual` out.
-    return None if value is False else value
-
-
-def _normalise_path(value: str) -> str:
-    # `./docs/pv.pdf` and `docs//pv.pdf` are `docs/pv.pdf`. Unsafe paths are left as
-    # written: validate.py refuses them with their own code, and normpath would hide
-    # a `..`.
-    if unsafe_path_reason(value) is None:
-        return posixpath.normpath(value)
-    return value
-
-
-def unsafe_path_reason(path: str) -> str | None:
-    """Why `path` may not name a file inside a bundle, or None if it may."""
-    if not path:
-        return "is empty"
-    if "\\" in path:
-        return "uses '\\': write paths with '/'"
-    if "\x00" in path:
-        return "holds a NUL character"
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        return "is absolute: write it relative to scenario.yaml"
-    if ".." in path.split("/"):
-        return "climbs out of the bundle with '..'"
-    return None
-
-
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
-Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN, max_length=35)]
-Title = Annotated[str, StringConstraints(max_length=TITLE_MAX), AfterValidator(_not_blank)]
-# The length limit sits on the text branch: a blank value has become None by then.
-ShortText = Annotated[
-    Annotated[str, StringConstraints(max_length=TITLE_MAX)] | None,
-    BeforeValidator(_blank_to_none),
-]
-Markdown = Annotated[
-    str | None,
-    BeforeValidator(_blank_to_none),
-    WithJsonSchema({"type": ["string", "null"], "contentMediaType": "text/markdown"}),
-]
-CharacterText = Annotated[
-    str | None,
-    BeforeValidator(_number_to_text),
-    WithJsonSchema({"type": ["string", "number", "null"]}),
-]
-Duration = Annotated[
-    int,
-    BeforeValidator(_to_seconds),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": MAX_DURATION_S},
-                {"type": "string", "pattern": DURATION_PATTERN},
-            ],
-            "examples": ["90s", "12m", "1h30m", 600],
-        }
-    ),
-]
-_ID_OR_IDS = {
-    "anyOf": [
-        {"type": "string", "pattern": ID_PATTERN},
-        {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}},
-    ]
-}
-Recipients = Annotated[
-    list[Id],
-    _one_or_many("all, a role id or a list of role ids"),
-    WithJsonSchema({**_ID_OR_IDS, "examples": ["all", "police", ["police", "parquet"]]}),
-]
-RoleIds = Annotated[
-    list[Id],
-    _one_or_many("a role id or a list of role ids"),
-    WithJsonSchema({**_ID_OR_IDS, "examples": ["police", ["police", "parquet"]]}),
-]
-FilePath = Annotated[str, StringConstraints(max_length=PATH_MAX), AfterValidator(_normalise_path)]
-
-
-def _schema_extra(**extra: Any):
-    """JSON Schema additions for a model: `x-` keys allowed, plus `extra`."""
-
-    def apply(schema: dict[str, Any], model: type) -> None:
-        schema["patternProperties"] = {"^x-": {"description": "author extension, ignored"}}
-        schema.update(extra)
-
-    return apply
-
-
-class Block(BaseModel):
-    """A mapping with a fixed set of keys (plus `x-` extensions, which are dropped)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_schema_extra())
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
-
 
 # --- roles --------------------------------------------------------------------------------
 
@@ -318,25 +161,51 @@ class After(Block):
     delay: Duration = 0
 
 
+# Each form of a `when` and its keys; any of them may add `delay`.
+WHEN_FORMS: dict[str, tuple[str, ...]] = {
+    "decision": ("decision", "option"),
+    "action": ("action",),
+    "request": ("request", "outcome"),
+    "countdown": ("countdown", "state"),
+    "any": ("any",),
+}
+# The keys of the forms added after the first two (decision, action).
+NEW_WHEN_KEYS = ("request", "outcome", "countdown", "state", "any", "delay")
+
+
 class When(Block):
     """Fires when a trainee answers decision `decision` with `option` (`any`: any answer;
-    `none`: its deadline passed unanswered), or takes action `action`."""
+    `none`: its deadline passed unanswered), takes action `action`, when request
+    `request` has `outcome`, when countdown `countdown` enters `state`, or on the first
+    of the `any` list; `delay` (clock time) after that cause."""
 
-    model_config = ConfigDict(
-        json_schema_extra=_schema_extra(
-            oneOf=[
-                {"required": ["decision", "option"], "not": {"required": ["action"]}},
-                {
-                    "required": ["action"],
-                    "not": {"anyOf": [{"required": ["decision"]}, {"required": ["option"]}]},
-                },
-            ]
-        )
-    )
+    model_config = ConfigDict(json_schema_extra=schema_extra(oneOf=forms_schema(WHEN_FORMS)))
 
     decision: Id | None = None
     option: Id | None = Field(None, description="an option id of the decision, any or none")
     action: Id | None = None
+    request: Id | None = None
+    outcome: RequestOutcome | None = Field(
+        None, description="approved, rejected, none (unanswered in time), any (decided), sent"
+    )
+    countdown: Id | None = None
+    state: Literal["running", "expired", "stopped"] | None = Field(
+        None, description="running: it starts; expired: it runs out; stopped: it is stopped"
+    )
+    any_: Annotated[list[When], Field(min_length=1)] | None = Field(
+        None, alias="any", description="the first of these causes"
+    )
+    delay: Duration = Field(0, description="clock time to wait after the cause")
+
+    def forms(self) -> list[str]:
+        return given_forms(self, WHEN_FORMS)
+
+    @property
+    def uses_new_keys(self) -> bool:
+        """Whether any key added with the law keys is written (delay: 0 included)."""
+        fields = type(self).model_fields
+        given = {fields[name].alias or name for name in self.model_fields_set}
+        return bool(given & set(NEW_WHEN_KEYS))
 
 
 class Cue(Block):
@@ -384,11 +253,20 @@ class Inject(Block):
     the trainer fires it by hand. Every inject fires at most once per session."""
 
     model_config = ConfigDict(
-        json_schema_extra=_schema_extra(
+        json_schema_extra=schema_extra(
             allOf=[
                 {
                     "if": {"required": ["kind"], "properties": {"kind": {"const": "broadcast"}}},
-                    "else": {"required": ["to"]},
+                    "else": {
+                        "anyOf": [
+                            {"required": ["to"]},
+                            {"required": ["reply"], "properties": {"reply": {"const": True}}},
+                        ]
+                    },
+                },
+                {
+                    "if": {"required": ["repeat"], "properties": {"repeat": {"const": True}}},
+                    "then": {"required": ["when"]},
                 },
                 _only_for("decision", ["options", "free_text", "deadline"]),
                 _only_for("cue", ["cue"]),
@@ -412,7 +290,7 @@ class Inject(Block):
     to: Recipients | None = Field(
         None,
         description="role ids, one role id, or all; required except on a broadcast "
-        "(a broadcast without `to` reaches everyone)",
+        "(a broadcast without `to` reaches everyone) and with reply: true",
     )
     phase: Id | None = None
     title: Title
@@ -424,9 +302,21 @@ class Inject(Block):
     at: Duration | None = Field(None, description="fires when the exercise clock reaches it")
     after: After | None = None
     when: When | None = None
-    manual: Annotated[bool | None, BeforeValidator(_manual)] = Field(
+    manual: Annotated[bool | None, BeforeValidator(manual_flag)] = Field(
         None, description="true: waits for the trainer (the default without a trigger)"
     )
+    repeat: bool = Field(
+        False,
+        description="with when: {action: ID} on an action with once: false: "
+        "fires each time the action is taken",
+    )
+    if_: Condition | None = Field(
+        None,
+        alias="if",
+        description="checked when the trigger comes; if it does not hold, the inject is "
+        "withheld (the trainer may still fire it)",
+    )
+    reply: bool = Field(False, description="also send it to the role whose act triggered it")
     cue: Cue | None = Field(None, description="kind cue only")
     options: list[Option] | None = Field(
         None, description="kind decision only; at least 2 unless free_text is true"
@@ -434,6 +324,11 @@ class Inject(Block):
     free_text: bool = Field(False, description="kind decision only: trainees may write an answer")
     deadline: Duration | None = Field(
         None, description="kind decision only: time to answer after it fired"
+    )
+    key_fact: bool = Field(
+        False,
+        description="it carries a fact that matters: the debrief's 'who knew what when' "
+        "follows who saw it, and who was told",
     )
 
     @model_validator(mode="after")
@@ -455,8 +350,11 @@ class Inject(Block):
         """Who receives it, with `to: all` and a broadcast without `to` expanded.
 
         `all` means every role; on a decision, every trainee role (only trainees
-        answer); on a cue, every actor role (only actors get cues).
+        answer); on a cue, every actor role (only actors get cues). The role a
+        `reply: true` also reaches is known only when the inject fires.
         """
+        if self.to is None and self.kind != "broadcast":
+            return []
         if self.to is not None and not self.to_all:
             return list(dict.fromkeys(self.to))
         if self.to is not None and self.kind == "decision":
@@ -474,26 +372,59 @@ class MessageMeasure(Block):
     to: Id
 
 
+# Each form of a measure and its keys.
+MEASURE_FORMS: dict[str, tuple[str, ...]] = {
+    "decision": ("decision", "option"),
+    "action": ("action",),
+    "message": ("message",),
+    "request": ("request", "outcome"),
+    "countdown": ("countdown", "expired"),
+    "all": ("all",),
+    "any": ("any",),
+    "not": ("not",),
+    "before": ("before",),
+}
+# The forms `within` may go with (it counts from clock 0).
+TIMED_MEASURES = ("decision", "action", "message", "request")
+NEW_MEASURE_KEYS = ("request", "outcome", "countdown", "expired", "all", "any", "not", "before")
+
+
 class Measure(Block):
     """How the after-action review scores the objective from the event log: the right
-    answer to a decision, an action taken, or two roles that talked; each `within` a
-    duration of the start if given."""
+    answer to a decision, an action taken, two roles that talked, a request's outcome,
+    each `within` a duration of the start if given; a countdown that did or did not
+    expire; or a combination of measures."""
 
-    model_config = ConfigDict(
-        json_schema_extra=_schema_extra(
-            oneOf=[
-                {"required": ["decision", "option"]},
-                {"required": ["action"]},
-                {"required": ["message"]},
-            ]
-        )
-    )
+    model_config = ConfigDict(json_schema_extra=schema_extra(oneOf=forms_schema(MEASURE_FORMS)))
 
     decision: Id | None = None
     option: Id | None = None
     action: Id | None = None
     message: MessageMeasure | None = None
+    request: Id | None = None
+    outcome: RequestOutcome | None = None
+    countdown: Id | None = None
+    expired: bool | None = Field(None, description="false: it was stopped in time or never ran out")
+    all_: Annotated[list[Measure], Field(min_length=1)] | None = Field(
+        None, alias="all", description="every one of these is met"
+    )
+    any_: Annotated[list[Measure], Field(min_length=1)] | None = Field(
+        None, alias="any", description="at least one of these is met"
+    )
+    not_: Measure | None = Field(None, alias="not", description="this is not met")
+    before: Annotated[list[Measure], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="[M1, M2]: M1 is met, and M2 was not met before it"
+    )
     within: Duration | None = None
+
+    def forms(self) -> list[str]:
+        return given_forms(self, MEASURE_FORMS)
+
+    @property
+    def uses_new_keys(self) -> bool:
+        """Whether any key added with the law keys is written."""
+        values = key_values(self)
+        return any(values[key] is not None for key in NEW_MEASURE_KEYS)
 
 
 class Objective(Block):
@@ -522,7 +453,7 @@ class Scenario(Block):
 
     model_config = ConfigDict(
         title=f"simtrain scenario ({FORMAT})",
-        json_schema_extra=_schema_extra(),
+        json_schema_extra=schema_extra(),
     )
 
     format: Literal["simtrain.scenario/1"] = Field(description="format and version")
@@ -538,10 +469,18 @@ class Scenario(Block):
     duration: Duration | None = Field(None, description="planned length")
     authors: list[Annotated[str, StringConstraints(max_length=TITLE_MAX)]] = []
     tags: list[Annotated[str, StringConstraints(max_length=TITLE_MAX)]] = []
+    safety: Safety = Field(
+        Safety(), description="what the safety stop does; default: hold the exercise"
+    )
+    fiction: Fiction | None = Field(
+        None, description="the story's calendar; without it, story time is the exercise clock"
+    )
     objectives: list[Objective] = []
     roles: list[Role] = Field(description="at least one trainee role")
     phases: list[Phase] = []
     actions: list[Action] = []
+    requests: list[Request] = Field([], description="acts that need someone's authorisation")
+    countdowns: list[Countdown] = Field([], description="statutory time limits, in story time")
     injects: list[Inject]
 
 
@@ -551,6 +490,8 @@ LISTS: dict[str, tuple[type[Block], str]] = {
     "roles": (Role, "role"),
     "phases": (Phase, "phase"),
     "actions": (Action, "action"),
+    "requests": (Request, "request"),
+    "countdowns": (Countdown, "countdown"),
     "injects": (Inject, "inject"),
 }
 
@@ -570,3 +511,43 @@ def json_schema(schema_id: str = SCHEMA_ID) -> dict[str, Any]:
 def json_schema_text() -> str:
     """The schema as committed in docs/scenario.schema.json."""
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "DURATION_PATTERN",
+    "FORMAT",
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "LISTS",
+    "MAX_AUTHOR_VERSION",
+    "MAX_DURATION_S",
+    "MAX_SEATS",
+    "PATH_MAX",
+    "PATTERN_HELP",
+    "SCHEMA_ID",
+    "SLUG_PATTERN",
+    "SUPPORTED_FORMATS",
+    "TITLE_MAX",
+    "Action",
+    "After",
+    "AttachmentRef",
+    "Character",
+    "Condition",
+    "Countdown",
+    "Cue",
+    "Fiction",
+    "Inject",
+    "Measure",
+    "MessageMeasure",
+    "Objective",
+    "Option",
+    "Phase",
+    "Request",
+    "Role",
+    "Safety",
+    "Scenario",
+    "When",
+    "json_schema",
+    "json_schema_text",
+    "unsafe_path_reason",
+]

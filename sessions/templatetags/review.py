@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from sessions.report import role_name
+
 register = template.Library()
 
 
@@ -26,6 +28,4 @@ def percent(value: float | None) -> str:
 @register.filter
 def role_short(plan, ident: str) -> str:
     """A role's short name ("Enquêtrice" for "Enquêtrice, brigade de protection…")."""
-    from sessions.report import role_name
-
     return role_name(plan, ident)

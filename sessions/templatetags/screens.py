@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from django import template
 
+from scenarios.fiction import format_time_left
 from scenarios.models import Inject
+from sessions.annotation_tags import tag_label
 from sessions.audience import EVERYONE
+from sessions.engine import SPEED_CHOICES
+from sessions.layout import short_title as cut
 
 register = template.Library()
 
 
 @register.simple_tag
 def speed_choices():
-    from sessions.engine import SPEED_CHOICES
-
     return SPEED_CHOICES
+
+
+@register.filter
+def annotation_tag(payload: dict) -> str:
+    """An annotation's tag in words (an objective's tag: its title)."""
+    return tag_label(payload or {})
 
 
 @register.filter
@@ -54,7 +62,7 @@ def role_titles(plan, idents) -> str:
 
 @register.filter
 def option_label(inject, option: str) -> str:
-    """The label of a decision's option (`inject` is a projections.PlanInject)."""
+    """The label of a decision's option (`inject` is a layout.PlanInject)."""
     return next((label for ident, label in inject.options if ident == option), option)
 
 
@@ -90,8 +98,6 @@ def role_short(plan, ident: str) -> str:
 
 @register.filter
 def short_title(title: str) -> str:
-    from sessions.projections import short_title as cut
-
     return cut(title or "")
 
 
@@ -108,3 +114,15 @@ def recipients(inject, plan) -> str:
     if len(names) > 4:
         return ", ".join(names[:3]) + " " + _("+%(n)d autres") % {"n": len(names) - 3}
     return ", ".join(names)
+
+
+@register.filter
+def time_left(milliseconds) -> str:
+    """A countdown's story time left, in words ("23 h 05 min")."""
+    return format_time_left(int(milliseconds or 0))
+
+
+@register.filter
+def last_outcome(sendings) -> str:
+    """A request's state from its last sending: approved, rejected or none."""
+    return sendings[-1].outcome if sendings else ""

@@ -192,6 +192,17 @@
     }
   });
 
+  // A message or note delta trims a capped list (sessions/render.py: the entry past the
+  // cap goes, the "show all" link comes); a list the user shows whole keeps everything.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var fragment = evt.detail.fragment;
+    var target = evt.detail.target;
+    if (fragment && fragment.hasAttribute && fragment.hasAttribute("data-trim") &&
+        target && target.closest && target.closest("ol[data-full]")) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
   document.addEventListener("htmx:oobAfterSwap", function () {
     var ids = reopen;
     reopen = [];
@@ -236,6 +247,8 @@
       var fields = form.querySelectorAll("textarea, input[type=text]");
       for (var i = 0; i < fields.length; i++) fields[i].value = "";
     }
+    var dialog = form && form.hasAttribute("data-close-on-send") ? form.closest("dialog") : null;
+    if (dialog && typeof dialog.close === "function") dialog.close();
   });
 
   // Error toasts fade out by themselves (they are also announced, role=alert).
@@ -253,13 +266,8 @@
 
   // --- the exercise clock, computed locally from the last clock state the server sent ---
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-
-  function formatClock(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h ? h + ":" + pad(m) + ":" + pad(sec) : pad(m) + ":" + pad(sec);
-  }
+  var formatClock = window.simtrainClock.format;  // static/simtrain/clock.js
+  var pad = window.simtrainClock.pad;
 
   function clockNow(el) {
     var base = parseInt(el.dataset.anchorClockMs || "0", 10);
@@ -305,7 +313,15 @@
     var els = document.querySelectorAll("[data-countdown-to]");
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
-      var left = parseInt(el.dataset.countdownTo, 10) - ms;
+      var to = el.dataset.countdownTo;
+      // A statutory limit counts story time: each stretch between the story's jumps
+      // has its own clock deadline ("clock:deadline,…"); use the stretch we are in.
+      var steps = (el.dataset.countdownSteps || "").split(",");
+      for (var s = 0; s < steps.length; s++) {
+        var step = steps[s].split(":");
+        if (step.length === 2 && parseInt(step[0], 10) <= ms) to = step[1];
+      }
+      var left = parseInt(to, 10) - ms;
       var text;
       if (left <= 0) {
         text = el.dataset.countdownDone || "00:00";
@@ -313,7 +329,7 @@
       } else {
         text = (el.dataset.countdownPrefix || "") + formatClock(left + 999);
         delete el.dataset.expired;
-        el.dataset.urgent = left <= 60000 ? "1" : "";
+        el.dataset.urgent = left <= parseInt(el.dataset.urgentMs || "60000", 10) ? "1" : "";
       }
       if (el.textContent !== text) el.textContent = text;
       var row = el.closest("[data-due-ms]");
@@ -352,6 +368,13 @@
       var out = el.querySelector("[data-clock]");
       var text = formatClock(ms);
       if (out && out.textContent !== text) out.textContent = text;
+      var story = el.querySelector("[data-story]");
+      if (story) {
+        if (!story._story) story._story = JSON.parse(story.dataset.story);
+        var label = story.querySelector("[data-story-label]");
+        var said = window.simtrainClock.story(Math.floor(ms), story._story);
+        if (label && label.textContent !== said) label.textContent = said;
+      }
       document.documentElement.dataset.clockMs = String(Math.floor(ms));
       document.documentElement.dataset.clockState = el.dataset.state || "";
     }

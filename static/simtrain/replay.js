@@ -20,13 +20,7 @@
   var t = 0, seq = null, speed = 1, timer = null, busy = false, pending = false;
   var TICK_MS = 250;
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-
-  function formatClock(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h ? h + ":" + pad(m) + ":" + pad(sec) : pad(m) + ":" + pad(sec);
-  }
+  var formatClock = window.simtrainClock.format;  // static/simtrain/clock.js
 
   function currentView() {
     var frame = root.querySelector(".replay-frame");
@@ -216,4 +210,17 @@
   }
 
   document.addEventListener("DOMContentLoaded", init);
+})();
+
+// "Restart from here" posts the moment the replay shows now (the scrubber moves it).
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-fork")) return;
+    var root = document.getElementById("replay");
+    var field = form.querySelector("input[name=at_seq]");
+    if (root && field && root.dataset.seq) field.value = root.dataset.seq;
+    if (!window.confirm(form.getAttribute("data-confirm"))) evt.preventDefault();
+  });
 })();

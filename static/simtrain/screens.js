@@ -248,6 +248,14 @@
     } else if (key === "i") {
       var composer = document.getElementById("composer-dialog");
       if (composer) { evt.preventDefault(); openDialog(composer); }
+    } else if (key === "a") {
+      var annotate = document.getElementById("annotation-dialog");
+      if (annotate) {
+        evt.preventDefault();
+        openDialog(annotate);
+        var text = document.getElementById("annotation-text");
+        if (text) text.focus();
+      }
     }
   });
 

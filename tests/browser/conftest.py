@@ -19,8 +19,8 @@ from django.test import Client
 
 from sessions import engine
 from sessions.access import pass_cookie_name, sign_pass
-from sessions.models import Seat
-from sessions.projections import forget_caches
+from sessions.layout import forget_caches
+from sessions.models import Seat, new_secret
 from simtrain.permissions import TRAINER_GROUP, ensure_groups
 from tests.factories import UserFactory
 from tests.live_server import live_server
@@ -77,10 +77,10 @@ def browser():
 
 def _forget():
     """Caches keyed by ids: a flushed test database reuses ids for other rows."""
-    from sessions import clock
+    from sessions.engine import due
 
     forget_caches()
-    clock._timed_injects.cache_clear()
+    due.forget_versions()
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ class Stage:
             .order_by("number")
             .first()
         )
-        key = engine.new_secret()
+        key = new_secret()
         engine.seat_claim(session_id=self.session.pk, seat_id=seat.pk, name=name, pass_key=key)
         context = self._context(viewport)
         context.add_cookies(

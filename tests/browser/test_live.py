@@ -95,7 +95,7 @@ def test_six_people_play_the_first_phases(stage):
 
     # A decision answered at one desk appears on the trainer's board.
     card = asso.page.locator("#region-decisions [data-decision='dec-asso-nuit']")
-    card.locator("label", has_text="Informer tout de suite").click()
+    card.locator("label", has_text="Appeler tout de suite le 17").click()
     card.locator("textarea").fill("Mineure probable en danger : on signale tout de suite.")
     card.locator("button[type=submit]").click()
     asso.page.wait_for_selector("#region-decisions .is-answered[data-decision='dec-asso-nuit']")

@@ -1,6 +1,6 @@
 """The replay and the after-action report in a real browser, with axe-core.
 
-A session of the shipped scenario is played through the engine (`sessions.rehearsal`),
+A session of the shipped scenario is played through the engine (`rehearsal.in_process`),
 then the trainer opens its replay: switches perspective, jumps to a marker, plays at
 16×, and reads the report, rates an objective and downloads the PDF. axe-core finds no
 serious or critical violation on either page, and the strict CSP reports nothing.
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from rehearsal.in_process import rehearse
 from sessions.models import Event, Seat
-from sessions.rehearsal import rehearse
 from tests.browser.conftest import axe_violations
 from tests.sessions.conftest import WallClock
 

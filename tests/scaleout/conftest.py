@@ -27,7 +27,7 @@ from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from sessions.simulation.stack import RedisServer
+from rehearsal.stack import RedisServer
 from tests.live_server import DaphneServer, database_url
 
 ROOT = Path(settings.BASE_DIR)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sessions.test_chaos import (
+from tests.rehearsal.test_chaos import (
     CHAOS_SCENARIO,
     assert_nothing_lost,
     assert_resynced,

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from openpyxl import load_workbook
 
 from scenarios.format.schema import json_schema_text
 from scenarios.models import Scenario, ScenarioVersion
 from tests.scenarios.format_helpers import BASE, DATA, pos, value_pos
+from tests.scenarios.xlsx_helpers import workbook_of
+
+NIGERIAN_MINORS = Path(__file__).parents[2] / "fixtures" / "scenarios" / "nigerian-minors"
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +156,84 @@ class TestScenarioSchema:
     def test_writes_the_schema(self, tmp_path):
         run("scenario_schema", "-o", str(tmp_path / "s.json"))
         assert Path(tmp_path / "s.json").read_text() == json_schema_text()
+
+
+class TestWorkbooks:
+    """export_scenario -o FILE.xlsx / --xlsx, and import_scenario of what it writes."""
+
+    @pytest.fixture
+    def imported(self):
+        run("import_scenario", str(DATA / "minimal.yaml"), str(DATA / "full.yaml"))
+
+    def test_to_an_xlsx_file_and_back(self, imported, tmp_path):
+        target = tmp_path / "m.xlsx"
+        out, _err = run("export_scenario", "minimal", "-o", str(target))
+        assert out == f"minimal v1 written to {target}\n"
+        assert load_workbook(target).sheetnames[:2] == ["Scénario", "Injects"]
+        out, err = run("import_scenario", str(target))
+        assert (out, err) == ("minimal v1 (unchanged)\n", "")
+
+    def test_the_shipped_scenario_round_trips_through_a_workbook(self, tmp_path):
+        assert run("import_scenario", str(NIGERIAN_MINORS))[0] == "nigerian-minors v1\n"
+        target = tmp_path / "nm.zip"
+        run("export_scenario", "nigerian-minors", "--xlsx", "-o", str(target))
+        with zipfile.ZipFile(target) as archive:
+            names = archive.namelist()
+        assert names[0] == "scenario.xlsx"
+        assert all(name.startswith("documents/") for name in names[1:]) and len(names) > 1
+        assert run("import_scenario", str(target))[0] == "nigerian-minors v1 (unchanged)\n"
+
+    def test_to_a_folder_holding_scenario_xlsx(self, imported, tmp_path):
+        run("export_scenario", "full-example", "--xlsx", "-o", f"{tmp_path / 'dir'}/")
+        assert (tmp_path / "dir" / "scenario.xlsx").is_file()
+        assert (tmp_path / "dir" / "files" / "plan.png").is_file()
+        assert not (tmp_path / "dir" / "scenario.yaml").exists()
+        out, _err = run("import_scenario", str(tmp_path / "dir"))
+        assert out == "full-example v1 (unchanged)\n"
+
+    def test_attachments_need_the_workbook_zip(self, imported, tmp_path):
+        error, _err = fails("export_scenario", "full-example", "-o", str(tmp_path / "f.xlsx"))
+        assert error.returncode == 1
+        assert "has 4 attachment file(s): export it with --xlsx -o FILE.zip" in str(error)
+        assert not list(tmp_path.iterdir())
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--xlsx"], "a workbook is not text: give -o FILE.xlsx"),
+            (["--xlsx", "-o", "m.yaml"], "as a workbook: give FILE.xlsx, FILE.zip or FOLDER/"),
+        ],
+    )
+    def test_a_workbook_needs_a_file(self, imported, tmp_path, args, message):
+        args = [str(tmp_path / a) if a.endswith(".yaml") else a for a in args]
+        error, _err = fails("export_scenario", "minimal", *args)
+        assert error.returncode == 1
+        assert message in str(error)
+
+    def test_a_value_no_workbook_holds_is_refused(self, tmp_path):
+        long = tmp_path / "long.yaml"
+        body = f"    title: Début\n    body: {'x' * 40_000}\n"
+        long.write_text(BASE.replace("    title: Début\n", body))
+        run("import_scenario", str(long))
+        error, _err = fails("export_scenario", "essai", "-o", str(tmp_path / "e.xlsx"))
+        assert str(error) == (
+            "essai v1 cannot be written as a workbook: injects #1 ('start'), 'body': 40,000 "
+            "characters, and a spreadsheet cell holds at most 32,767: export this scenario "
+            "as YAML"
+        )
+        assert not (tmp_path / "e.xlsx").exists()
+
+    def test_errors_of_a_workbook_name_their_cells(self, tmp_path):
+        book = load_workbook(io.BytesIO(workbook_of(BASE)))
+        book["Injects"]["C3"].value = "[jo]"
+        book["Injects"]["C3"].data_type = "s"
+        bad = tmp_path / "bad.xlsx"
+        book.save(bad)
+        error, err = fails("import_scenario", str(bad), str(DATA / "minimal.yaml"))
+        assert "1 error; nothing was imported" in str(error)
+        assert err.splitlines() == [
+            f"{bad}:Injects!C3: error: inject 'cue1' sends to unknown role 'jo' "
+            "(known: police, parquet, joy, obs) [unknown-role]",
+            f"{bad}:Roles!A4: warning: actor role 'joy' receives no cue [actor-without-cue]",
+        ]
+        assert not Scenario.objects.exists()

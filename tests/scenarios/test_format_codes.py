@@ -72,3 +72,12 @@ def test_the_guides_first_example_imports_cleanly():
     example = re.search(r"```yaml\n(format: simtrain.scenario/1\n.*?)```", GUIDE.read_text(), re.S)
     checked = check_scenario(("guide.yaml", example.group(1).encode()))
     assert checked.warnings == []
+
+
+def test_every_whole_scenario_in_the_guide_imports_cleanly():
+    examples = re.findall(
+        r"```yaml\n(format: simtrain.scenario/1\n.*?)```", GUIDE.read_text(), re.S
+    )
+    assert len(examples) >= 2
+    for example in examples:
+        assert check_scenario(("guide.yaml", example.encode())).warnings == []

@@ -132,7 +132,7 @@ class TestCanonicalText:
 class TestStability:
     @pytest.mark.parametrize(
         "source",
-        ["minimal.yaml", "full.yaml", "external.yaml", "bundle"],
+        ["minimal.yaml", "full.yaml", "external.yaml", "bundle", "law.yaml"],
     )
     def test_export_import_export_is_identical(self, source):
         first = canonical(DATA / source)
@@ -142,8 +142,9 @@ class TestStability:
         assert second.to_zip() == first.to_zip()
         assert second.content_hash == first.content_hash
 
-    def test_import_export_import_gives_the_same_document(self):
-        checked = check_scenario(DATA / "full.yaml")
+    @pytest.mark.parametrize("source", ["full.yaml", "law.yaml"])
+    def test_import_export_import_gives_the_same_document(self, source):
+        checked = check_scenario(DATA / source)
         again = check_scenario(("full.zip", checked.exported.to_zip()))
         assert canonical_dict(again.doc) == canonical_dict(checked.doc)
 

@@ -301,5 +301,29 @@ class TestJsonSchema:
         for key in ("format", "slug", "language", "roles", "summary", "duration"):
             assert properties[key].get("description"), key
 
+    def test_the_law_keys_are_in_the_schema(self):
+        schema = json_schema()
+        defs = schema["$defs"]
+        for key in ("safety", "fiction", "requests", "countdowns"):
+            assert key in schema["properties"], key
+        assert {"reply", "repeat", "if"} <= set(defs["Inject"]["properties"])
+        assert {"request", "outcome", "countdown", "state", "any", "delay"} <= set(
+            defs["When"]["properties"]
+        )
+        assert {"request", "countdown", "expired", "all", "any", "not", "before"} <= set(
+            defs["Measure"]["properties"]
+        )
+        condition = defs["Condition"]
+        assert [branch["required"] for branch in condition["oneOf"]] == [
+            ["inject"], ["decision", "option"], ["action"], ["request", "outcome"],
+            ["countdown", "state"], ["all"], ["any"], ["not"],
+        ]  # fmt: skip
+        assert set(defs["Countdown"]["required"]) == {"id", "title", "roles", "limit", "starts"}
+        assert set(defs["Request"]["required"]) == {"id", "label", "from", "to"}
+        assert defs["Safety"]["properties"]["stop"]["enum"] == ["hold", "alert"]
+        # `to` may be left out with reply: true; `repeat` needs a `when`.
+        rules = json.dumps(defs["Inject"]["allOf"])
+        assert '"reply": {"const": true}' in rules and '"then": {"required": ["when"]}' in rules
+
     def test_schema_is_json(self):
         assert json.loads(json_schema_text()) == json_schema()

@@ -36,6 +36,10 @@ ROW_MODELS = [
     m.Phase,
     m.Action,
     m.Action.roles.through,
+    m.Request,
+    m.Request.senders.through,
+    m.Countdown,
+    m.Countdown.roles.through,
     m.Inject,
     m.Inject.recipients.through,
     m.Blob,
@@ -264,7 +268,9 @@ class TestAtomicity:
 
 
 class TestExport:
-    @pytest.mark.parametrize("source", ["minimal.yaml", "full.yaml", "external.yaml", "bundle"])
+    @pytest.mark.parametrize(
+        "source", ["minimal.yaml", "full.yaml", "external.yaml", "bundle", "law.yaml"]
+    )
     def test_import_export_import(self, source):
         checked = check_scenario(DATA / source)
         version = scenario_import(source=DATA / source).version
@@ -278,7 +284,9 @@ class TestExport:
         again = scenario_import(source=("again.zip", exported.to_zip()))
         assert again.unchanged and again.version == version
 
-    @pytest.mark.parametrize("source", ["minimal.yaml", "full.yaml", "external.yaml", "bundle"])
+    @pytest.mark.parametrize(
+        "source", ["minimal.yaml", "full.yaml", "external.yaml", "bundle", "law.yaml"]
+    )
     def test_export_import_export_is_byte_identical(self, source, tmp_path):
         first = scenario_export(version=scenario_import(source=DATA / source).version)
         # Through the database again, under another slug, so that a new version is made.

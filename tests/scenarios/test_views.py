@@ -14,6 +14,7 @@ from django.urls import reverse
 from scenarios.models import Blob, Scenario, ScenarioVersion
 from scenarios.services import scenario_import
 from tests.factories import RoleFactory, ScenarioVersionFactory, UserFactory
+from tests.scenarios.format_helpers import DATA
 from tests.scenarios.library_builders import build_version
 
 pytestmark = pytest.mark.django_db
@@ -102,10 +103,13 @@ def page_urls(built) -> list[str]:
         reverse("scenarios:version", args=[slug, number]),
         reverse("scenarios:receives", args=[slug, number]) + "?role=police",
         reverse("scenarios:history", args=[slug]),
+        reverse("scenarios:diff", args=[slug]) + f"?from={number}&to={number}",
         reverse("scenarios:attachment", args=[slug, number, built.attachment.pk]),
         reverse("scenarios:import"),
         reverse("scenarios:export_yaml", args=[slug, number]),
         reverse("scenarios:export_zip", args=[slug, number]),
+        reverse("scenarios:export_xlsx", args=[slug, number]),
+        reverse("scenarios:export_xlsx_zip", args=[slug, number]),
     ]
 
 
@@ -243,6 +247,16 @@ def test_msel_describes_triggers_in_words(trainer_client, built):
         "Tous les rôles",
     ]:
         assert words in html, words
+
+
+def test_msel_of_a_scenario_with_the_law_keys(trainer_client):
+    scenario_import(source=DATA / "law.yaml")
+    response = trainer_client.get(reverse("scenarios:version", args=["law-example", 1]))
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "sur un événement" in html  # `when` forms beyond the first two
+    assert "si décision « Quel statut pour la mineure ? » sans réponse" in html
+    assert "dim. 15 mars 2026, 22:41" in html  # its message at 1 min, in story time
 
 
 def msel(client, **params) -> list[str]:
@@ -462,7 +476,7 @@ def test_import_check_only_writes_nothing(trainer_client):
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("notes.txt", b"hello", "Seuls les fichiers .yaml, .yml et .zip"),
+        ("notes.txt", b"hello", "Seuls les fichiers .yaml, .yml, .xlsx et .zip"),
         ("big.yaml", b"#" * (2 * 1024 * 1024 + 1), "la limite est de 2,0"),
     ],
 )

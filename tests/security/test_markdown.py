@@ -63,3 +63,19 @@ def test_ordinary_markdown_survives():
     assert "<strong>Attention</strong>" in html
     assert 'href="https://example.org/pv"' in html and 'rel="noopener noreferrer nofollow"' in html
     assert "<li>un</li>" in html
+
+
+def test_aligned_tables_carry_classes_not_inline_styles():
+    """An inline style trips the CSP (style-src 'self'): alignment is a class."""
+    html = render_markdown("| a | b | c | d |\n|:--|:-:|--:|---|\n| 1 | 2 | 3 | 4 |\n")
+    cells = [(tag, attrs) for tag, attrs in elements(html) if tag in ("th", "td")]
+    assert not any("style" in attrs for _, attrs in cells)
+    assert [attrs.get("class") for tag, attrs in cells if tag == "th"] == [
+        "align-left", "align-center", "align-right", None]
+
+
+def test_an_author_cannot_smuggle_other_classes_or_styles():
+    html = render_markdown('<td class="evil" style="x">a</td>\n\n| a |\n|---|\n| b |\n')
+    found = elements(html)
+    assert all(set(attrs) <= {"class"} for tag, attrs in found if tag in ("th", "td"))
+    assert not any("style" in attrs or attrs.get("class") == "evil" for _, attrs in found)

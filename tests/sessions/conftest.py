@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 
 from scenarios.models import Inject, Role
 from sessions import engine
+from sessions.access import pass_cookie_name, sign_pass
 from sessions.models import Seat
 from tests.factories import (
     ActionFactory,
@@ -93,6 +95,33 @@ def seat_up(session, role_ident: str, name: str = "") -> engine.SeatPrincipal:
     return engine.SeatPrincipal(seat_id=seat.pk, pass_key=key)
 
 
+def seat_client(session, principal) -> Client:
+    """A browser holding `principal`'s seat pass."""
+    client = Client()
+    client.cookies[pass_cookie_name(session.pk)] = sign_pass(session.pk, principal.pass_key)
+    return client
+
+
 @pytest.fixture
 def seated(session):
     return {ident: seat_up(session, ident) for ident in ("police", "parquet", "joy", "obs")}
+
+
+@pytest.fixture
+def law_version(db):
+    """tests.drills.LAW imported: fiction, a countdown, two requests (see there)."""
+    from scenarios.services import scenario_import
+    from sessions.engine import due
+    from sessions.layout import forget_caches
+    from tests.drills import LAW
+
+    due.forget_versions()  # ids of rolled-back versions are reused
+    forget_caches()
+    yield scenario_import(source=("law-drill.yaml", LAW.encode())).version
+    due.forget_versions()
+    forget_caches()
+
+
+@pytest.fixture
+def law_session(law_version, trainer, wall):
+    return engine.session_create(version=law_version, trainer=trainer, title="Loi")

@@ -11,7 +11,8 @@ import tinyhtml5
 from django.core.cache import cache
 
 from scenarios.models import Objective
-from sessions import clock, engine, projections
+from sessions import engine, layout
+from sessions.engine import due
 from tests.sessions.conftest import seat_up
 
 OOB = re.compile(r'\s*hx-swap-oob="[^"]*"')
@@ -22,8 +23,8 @@ def fresh_caches():
     """Rolled-back tests reuse ids: per-version caches and rendered regions must go."""
 
     def forget():
-        clock._timed_injects.cache_clear()
-        projections.forget_caches()
+        due.forget_versions()
+        layout.forget_caches()
         cache.clear()
 
     forget()
@@ -105,8 +106,9 @@ def canonical(html: str | ET.Element) -> str:
 class Screen:
     """The regions of one page, changed by live frames the way htmx applies them:
     `hx-swap-oob="true"` replaces the element with that id, `afterbegin:#id` and
-    `beforeend:#id` insert the fragment's children. A frame that names an element the
-    page lacks fails the test instead of being ignored (htmx would drop it silently)."""
+    `beforeend:#id` insert the fragment's children, `delete` removes the element. A
+    frame that names an element the page lacks fails the test instead of being ignored
+    (htmx would drop it silently)."""
 
     def __init__(self, regions: dict[str, str]):
         self.roots = {name: _elements(html)[0] for name, html in regions.items()}
@@ -142,6 +144,9 @@ class Screen:
             elif style == "beforeend":
                 for child in element:
                     target.append(child)
+            elif style == "delete":
+                assert parent is not None, f"#{ident} is a region, not an entry"
+                parent.remove(target)
             else:
                 raise AssertionError(f"swap style {style!r} is not modelled")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -13,6 +17,7 @@ from sessions import engine, replay, report, retention
 from sessions.audience import Perspective
 from sessions.models import AuditEntry, Event, LobbyEntry, ReplaySnapshot, Seat, Session
 from tests.factories import ScenarioVersionFactory, UserFactory
+from tests.live_server import database_url
 from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fixture
     add_objective,
     fresh_caches,
@@ -99,6 +104,55 @@ def test_pseudonymisation_replaces_names_keeps_what_was_said(played, trainer):
     assert entry.details["names"] == 4 and entry.user == trainer
     # A second run changes nothing.
     assert engine.session_pseudonymise(session_id=played.pk, user=trainer) == 0
+
+
+def test_pseudonymisation_reaches_the_names_people_wrote(session, boss, seated, trainer):
+    """As far as the names are known: whole display names, and each of their words."""
+    police = Seat.objects.get(pk=seated["police"].seat_id)
+    engine.seat_claim(session_id=session.pk, seat_id=police.pk, name="Nina Diallo",
+                      pass_key=seated["police"].pass_key)
+    parquet = Seat.objects.get(pk=seated["parquet"].seat_id)
+    engine.seat_claim(session_id=session.pk, seat_id=parquet.pk, name="Marc Le Gall",
+                      pass_key=seated["parquet"].pass_key)
+    engine.session_start(session_id=session.pk, principal=boss)
+    engine.message_send(session_id=session.pk, principal=seated["parquet"], to_role="police",
+                        text="Nina, rappelez-moi. NINA DIALLO doit signer ; M. Gall attend.")
+    engine.note_add(session_id=session.pk, principal=boss, text="Nina Diallo a bien réagi.")
+    engine.note_private(session_id=session.pk, principal=seated["police"],
+                        text="La police appelle le parquet (Marc).")
+    engine.session_pseudonymise(session_id=session.pk, user=trainer)
+    police.refresh_from_db()
+    parquet.refresh_from_db()
+    nina, marc = police.holder_name, parquet.holder_name
+    texts = {e.kind: e.payload["text"] for e in Event.objects.filter(
+        session=session, kind__in=["message.sent", "note.added", "note.private"])}
+    assert texts["message.sent"] == f"{nina}, rappelez-moi. {nina} doit signer ; M. {marc} attend."
+    assert texts["note.added"] == f"{nina} a bien réagi."
+    # Roles are not names, even where a participant is called after one ("police").
+    assert texts["note.private"] == f"La police appelle le parquet ({marc})."
+    assert not any("Nina" in str(e.payload) or "Diallo" in str(e.payload)
+                   for e in Event.objects.filter(session=session))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_retention_in_another_process_the_replay_shows_pseudonyms_at_once(played):
+    """The probe: right after apply_retention (cron: another process) the replay kept
+    showing real names for up to an hour, from this process's cache of regions."""
+    police = Seat.objects.get(session=played, role__ident="police")
+    name = police.holder_name
+    view = replay.viewpoint(played, "trainer")
+    with translation.override("fr"):
+        assert name in replay.frame_at(played, view, seq=played.last_seq).regions["roster"]
+    done = subprocess.run(
+        [sys.executable, "manage.py", "apply_retention", "--days", "0"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DATABASE_URL": database_url()},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 session(s) pseudonymised" in done.stdout
+    with translation.override("fr"):
+        roster = replay.frame_at(played, view, seq=played.last_seq).regions["roster"]
+    assert name not in roster and "Participant" in roster
 
 
 def test_replay_and_report_keep_working_and_show_pseudonyms(trainer_client, played, trainer):

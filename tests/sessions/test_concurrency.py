@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.db import close_old_connections
 
-from sessions import clock, engine
+from sessions import engine, scheduler
 from sessions.models import Event, InjectFiring
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +65,7 @@ def test_two_schedulers_and_the_trainer_fire_each_inject_exactly_once(session, b
                 except engine.EngineError as err:
                     assert err.code == "already-fired"
             else:
-                clock.tick_all()
+                scheduler.tick_all()
 
     assert run_threads(race, 3) == []
     fired = Counter(

@@ -34,7 +34,7 @@ def trainer_cookie(user) -> str:
 
 
 async def connect(session_id: int, cookie: str = "", after: int = 0, origin="http://localhost"):
-    headers = [(b"origin", origin.encode())] if origin else []
+    headers = [(b"host", b"localhost")] + ([(b"origin", origin.encode())] if origin else [])
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     comm = WebsocketCommunicator(
@@ -211,6 +211,18 @@ async def test_commands_over_the_socket(session, boss, seated, keys, trainer):
         (json.dumps({"cmd": "ping", "x": [[[[[[[[[[[[1]]]]]]]]]]]]}), "too-deep"),
         ("x" * (64 * 1024 + 1), "too-large"),
         ("[" * 100000, "too-large"),
+        # A lone UTF-16 surrogate, once stored, broke every screen that showed it.
+        ('{"cmd": "message.send", "to": "parquet", "text": "hello \\ud800"}', "bad-text"),
+        ('{"cmd": "note.private", "text": "\\udfff"}', "bad-text"),
+        ('{"cmd": "message.send", "to": "parquet", "text": "a\\u0000b"}', "bad-text"),
+        ('{"cmd": "message.send", "to": "parquet", "text": "ok", "\\ud800": 1}', "bad-text"),
+        # NaN / Infinity are not JSON; they closed the socket with 1011.
+        ('{"cmd": "item.open", "item": Infinity}', "bad-number"),
+        ('{"cmd": "item.open", "item": NaN}', "bad-number"),
+        ('{"cmd": "item.open", "item": -Infinity}', "bad-number"),
+        ('{"cmd": "item.open", "item": 1e999}', "bad-number"),
+        (json.dumps({"cmd": "item.open", "item": "inf"}), "bad-field"),
+        (json.dumps({"cmd": "item.open", "item": 1e300}), "unknown-item"),
     ],
 )
 async def test_bad_frames_get_an_error_frame_and_change_nothing(

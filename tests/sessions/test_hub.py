@@ -192,3 +192,23 @@ async def test_the_frame_cache_is_bounded_in_bytes(monkeypatch):
         cache.frame(event, state, {"roster"}, "control", language="fr", private=())
     assert cache.bytes <= 5_000 and len(cache.frames) == 4  # the most recent ones
     assert cache.bytes == sum(len(text) for text in cache.frames.values())
+
+
+async def test_reads_never_take_more_threads_than_the_pool_spares(settings):
+    # Each hub read holds a pooled connection: a burst of them must queue on the
+    # hub's few threads, not grow with the host's CPUs and drain the pool.
+    import threading
+    import time
+
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def read():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+
+    await asyncio.gather(*(hub._read(read)() for _ in range(40)))
+    assert peak[0] == hub.READERS._max_workers == settings.HUB_READERS

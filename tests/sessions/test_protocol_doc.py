@@ -58,6 +58,7 @@ def test_close_codes_and_limits_are_documented():
         consumers.CLOSE_UNAUTHENTICATED,
         consumers.CLOSE_FORBIDDEN,
         consumers.CLOSE_NOT_FOUND,
+        consumers.CLOSE_TOO_MANY,
     ):
         assert f"`{code}`" in text
     assert f"**{protocol.MAX_FRAME_BYTES // 1024} KiB**" in text

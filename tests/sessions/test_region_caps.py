@@ -24,7 +24,10 @@ from sessions.models import Event, Seat
 from sessions.projections import apply, project_session
 from sessions.render import frame, render_region
 from tests.factories import UserFactory
+from tests.sessions.conftest import seat_client
 from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fixture
+    Screen,
+    canonical,
     fresh_caches,
     normalise,
 )
@@ -32,6 +35,7 @@ from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fi
 pytestmark = pytest.mark.django_db
 
 CAP = 3
+ENTRY = re.compile(r'<li id="(?:message|note)-(\d+)" data-seq')
 LINK = re.compile(r'<a class="show-all__link" href="([^"]*)" hx-get="([^"]*)"')
 
 
@@ -66,12 +70,6 @@ def chatty(started, boss, seated, wall):
 def seat_of(session, role: str) -> Seat:
     return Seat.objects.select_related("role").get(session=session, role__ident=role,
                                                    number=1)
-
-
-def seat_client(session, principal) -> Client:
-    client = Client()
-    client.cookies[pass_cookie_name(session.pk)] = sign_pass(session.pk, principal.pass_key)
-    return client
 
 
 def region(session, perspective: Perspective, name: str) -> str:
@@ -271,6 +269,8 @@ def test_capped_regions_replay_exactly_as_they_were_shown_live(chatty, seated):
 
 
 def test_a_pushed_capped_region_equals_the_region_rendered_fresh(chatty, seated, boss):
+    """The pushed delta, applied as htmx applies it, leaves the capped list a fresh render
+    shows (sessions.render.thread_delta / note_delta trim it server-side)."""
     engine.message_send(session_id=chatty.pk, principal=seated["parquet"], to_role="police",
                         text="encore")
     engine.note_add(session_id=chatty.pk, principal=boss, text="dernière")
@@ -278,10 +278,13 @@ def test_a_pushed_capped_region_equals_the_region_rendered_fresh(chatty, seated,
     perspective = Perspective.trainer()
     for event in events[-2:]:
         live = project_session(chatty, perspective, upto_seq=event.seq - 1)
-        changed = apply(live, event)
         with translation.override("fr"):
+            screen = Screen({name: render_region(live, name) for name in (P.THREADS, P.NOTES)})
+            changed = apply(live, event)
             pushed = frame(event, live, changed, "control")
+            screen.apply(pushed)
             fresh = project_session(chatty, perspective, upto_seq=event.seq)
             for name in changed & {P.THREADS, P.NOTES}:
-                expected = normalise(render_region(fresh, name))
-                assert expected in normalise(pushed.replace(' hx-swap-oob="true"', ""))
+                assert screen.html(name) == canonical(render_region(fresh, name))
+            # A delta: the one new entry, none of the earlier ones.
+            assert ENTRY.findall(pushed) == [str(event.seq)]

@@ -340,13 +340,17 @@ def test_a_simulated_rehearsal_replays_like_its_live_screens(trainer, monkeypatc
     from io import StringIO
 
     from asgiref.sync import async_to_sync
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
     from sessions.projections import project
 
     out = StringIO()
-    call_command("simulate_session", str(SHIPPED), "--speed", "240", "--seed", "5",
-                 "--drop-every", "0", "--json", stdout=out, stderr=StringIO())
+    try:
+        call_command("simulate_session", str(SHIPPED), "--speed", "240", "--seed", "5",
+                     "--drop-every", "0", "--json", stdout=out, stderr=StringIO())
+    except CommandError as failed:  # say why: the report is in the command's output
+        report = json.loads(out.getvalue() or "{}")
+        pytest.fail(f"{failed}: {report.get('failures')} errors={report.get('errors')}")
     session = Session.objects.get(pk=json.loads(out.getvalue())["session_id"])
     assert session.state == Session.State.ENDED and session.last_seq > 100
     monkeypatch.setattr(replay, "SNAPSHOT_EVERY", 40)  # many snapshots on a short log

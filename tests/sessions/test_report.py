@@ -11,8 +11,8 @@ from django.urls import reverse
 from scenarios.models import Action, Inject, Role
 from sessions import engine, protocol, report
 from sessions.access import pass_cookie_name, sign_pass
+from sessions.layout import plan_for
 from sessions.models import Event, Seat
-from sessions.projections import plan_for
 from sessions.replay import LogEvent
 from sessions.report import ObjectiveSpec
 from tests.sessions.review_helpers import (  # noqa: F401 - fresh_caches is a fixture

@@ -16,11 +16,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 
-from scenarios.models import Inject, Role
-from sessions import clock, engine
-from sessions.audience import Perspective
-from sessions.models import Event, InjectFiring, Seat, Session
-from sessions.simulation.bot import (
+from rehearsal.bot import (
     ACTOR,
     OBSERVER,
     TRAINEE,
@@ -30,8 +26,13 @@ from sessions.simulation.bot import (
     BotSpec,
     derive_rng,
 )
-from sessions.simulation.report import participant_report
-from sessions.simulation.runner import login_cookie
+from rehearsal.report import participant_report
+from rehearsal.runner import login_cookie
+from scenarios.models import Inject, Role
+from sessions import engine
+from sessions.audience import Perspective
+from sessions.engine import due
+from sessions.models import Event, InjectFiring, Seat, Session
 from tests.factories import InjectFactory, RoleFactory, ScenarioVersionFactory
 from tests.live_server import live_server
 
@@ -134,7 +135,7 @@ async def until(predicate, timeout: float, what: str, poll: float = 0.05):
 
 
 def test_sigkill_loses_nothing_and_catches_up_late(trainer):
-    clock._timed_injects.cache_clear()
+    due.forget_versions()
     version = build_version()
     session = engine.session_create(version=version, trainer=trainer, title="Redémarrage")
     seats = {s.role.ident: s for s in Seat.objects.filter(session=session).select_related("role")}

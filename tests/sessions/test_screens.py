@@ -17,12 +17,11 @@ from django.utils.html import escape
 from scenarios.models import Attachment, Blob, Inject
 from sessions import engine
 from sessions import projections as P
-from sessions.access import pass_cookie_name, sign_pass
 from sessions.audience import Perspective
 from sessions.models import Event, Seat
 from sessions.projections import apply, project_session
 from sessions.render import SCREENS, batch_frames, frame, render_region, screen_for
-from tests.sessions.conftest import seat_up
+from tests.sessions.conftest import seat_client, seat_up
 from tests.sessions.review_helpers import Screen, canonical
 
 pytestmark = pytest.mark.django_db
@@ -31,22 +30,16 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def seat_client(session, principal) -> Client:
-    client = Client()
-    client.cookies[pass_cookie_name(session.pk)] = sign_pass(session.pk, principal.pass_key)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    from sessions import clock
-    from sessions.projections import forget_caches
+    from sessions.engine import due
+    from sessions.layout import forget_caches
 
     forget_caches()  # rolled-back test databases reuse ids
-    clock._timed_injects.cache_clear()
+    due.forget_versions()
     yield
     forget_caches()
-    clock._timed_injects.cache_clear()
+    due.forget_versions()
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from sessions import engine
-from sessions.access import pass_cookie_name, read_pass
+from sessions.access import pass_cookie_name, read_pass, sign_pass
 from sessions.models import LobbyEntry, Seat, Session
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +135,48 @@ def test_pass_cookie_is_httponly_and_scoped(client, session):
                            {"name": "Chloé", "seat": seat.pk})
     cookie = response.cookies[pass_cookie_name(session.pk)]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_a_planted_pass_never_becomes_the_victims_pass(client, session, boss):
+    """The probe: an old pass cookie planted in a victim's browser opened the victim's
+    desk to whoever kept it, once the victim took a seat."""
+    attacker = Client()
+    join_with_code(attacker, session)
+    police = Seat.objects.get(session=session, role__ident="police")
+    attacker.post(reverse("sessions:seats", args=[session.pk]), {"name": "Att", "seat": police.pk})
+    kept = attacker.cookies[pass_cookie_name(session.pk)].value  # the attacker keeps it
+    engine.seat_free(session_id=session.pk, principal=boss, seat_id=police.pk)
+    client.cookies[pass_cookie_name(session.pk)] = kept  # … and plants it in the victim's
+    join_with_code(client, session)
+    response = client.post(reverse("sessions:seats", args=[session.pk]),
+                           {"name": "Victime", "seat": police.pk})
+    assert response.url == reverse("sessions:desk", args=[session.pk])
+    police.refresh_from_db()
+    assert police.holder_name == "Victime"
+    assert sign_pass(session.pk, police.holder_key) != kept
+    assert client.cookies[pass_cookie_name(session.pk)].value != kept
+    assert attacker.get(reverse("sessions:desk", args=[session.pk])).status_code == 403
+
+
+def test_a_planted_pass_never_becomes_the_pass_the_trainer_seats(client, session, boss):
+    Session.objects.filter(pk=session.pk).update(join_mode="approval")
+    attacker = Client()
+    join_with_code(attacker, session)
+    attacker.post(reverse("sessions:seats", args=[session.pk]), {"name": "Att"})
+    kept = attacker.cookies[pass_cookie_name(session.pk)].value
+    client.cookies[pass_cookie_name(session.pk)] = kept
+    join_with_code(client, session)
+    client.post(reverse("sessions:seats", args=[session.pk]), {"name": "Victime"})
+    entry = LobbyEntry.objects.get(session=session)  # one entry: the same browser's
+    assert entry.name == "Victime"
+    seat = Seat.objects.get(session=session, role__ident="parquet")
+    engine.seat_assign(session_id=session.pk, principal=boss, seat_id=seat.pk, entry_id=entry.pk)
+    assert client.get(reverse("sessions:desk", args=[session.pk])).status_code == 200
+    assert attacker.get(reverse("sessions:desk", args=[session.pk])).status_code == 403
+
+
+def test_an_invitation_link_does_not_name_the_holder(client, session):
+    seat = Seat.objects.get(session=session, role__ident="joy")
+    client.post(reverse("sessions:invite", args=[seat.invite_token]), {"name": "Ada Lovelace"})
+    page = Client().get(reverse("sessions:invite", args=[seat.invite_token])).content.decode()
+    assert "déjà occupée" in page and "Ada" not in page

@@ -1,4 +1,4 @@
-"""Import scenario files, folders or zips into the library (all of them, or none)."""
+"""Import scenario files, workbooks, folders or zips into the library (all, or none)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from scenarios.services import scenario_import_many
 
 class Command(BaseCommand):
     help = (
-        "Import scenarios (a .yaml/.yml file, a folder holding scenario.yaml, or a .zip). "
+        "Import scenarios (a .yaml/.yml file, an .xlsx workbook, a folder holding "
+        "scenario.yaml or scenario.xlsx, or a .zip of one). "
         "Every path is checked first; if any is invalid, nothing is imported."
     )
 

@@ -7,14 +7,14 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from sessions import clock
+from sessions import scheduler
 
 
 class Command(BaseCommand):
     help = "Fire due injects of every running session, until stopped (SIGINT/SIGTERM)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=clock.TICK_S,
+        parser.add_argument("--interval", type=float, default=scheduler.TICK_S,
                             help="seconds between passes (default %(default)s)")
 
     def handle(self, *args, interval: float, **options):
@@ -24,6 +24,6 @@ class Command(BaseCommand):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             self.stdout.write(f"scheduler running, one pass every {interval}s; Ctrl-C stops it")
-            await clock.run_forever(stop=stop, interval=interval)
+            await scheduler.run_forever(stop=stop, interval=interval)
 
         asyncio.run(main())
