@@ -74,11 +74,14 @@ def test_no_serious_violation_on_any_screen(stage):
 
 
 def tab_to(page, selector: str, limit: int = 400) -> None:
-    """Press Tab until the element matching `selector` has the focus."""
-    target = page.locator(selector).first.element_handle()
+    """Press Tab until the element matching `selector` has the focus.
+
+    Matched afresh at each press: a live region swapped meanwhile (the clock's console
+    after a speed change) holds a new element under the same selector.
+    """
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("el => document.activeElement === el", target):
+        if page.locator(selector).first.evaluate("el => el === document.activeElement"):
             return
     raise AssertionError(f"{selector} is not reachable with Tab")
 
