@@ -334,6 +334,9 @@ async def _streamed_screen(session, view: replay.Viewpoint, cookie: str) -> dict
 
 
 @pytest.mark.slow
+# The shipped scenario's 2 h 30 at ×240 with a bot per seat: a minute alone, several
+# on a loaded 2-core runner (the default 300 s cut one such run short).
+@pytest.mark.timeout(900)
 @pytest.mark.django_db(transaction=True)
 def test_a_simulated_rehearsal_replays_like_its_live_screens(trainer, monkeypatch):
     import json
