@@ -13,6 +13,7 @@ at-least-once on the wire, exactly-once on screen, in order, across drops and re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from urllib.parse import parse_qs
 
@@ -53,6 +54,15 @@ RATE_PER_S = 5.0  # … refilled at this rate
 # No configured layer has this name, so Channels gives the consumer no channel of its
 # own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
 NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeldSeat:
+    """What a socket keeps of its seat: the `Seat` row with its `Role` (briefing, texts)
+    cost every idle socket about 2 KiB, for the two fields it reads again."""
+
+    pk: int
+    role_kind: str
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -97,7 +107,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 return
             viewer = Viewer(ROOM, viewer.principal)
         self.viewer, self.perspective, self.version_id = viewer, viewer.perspective, version_id
-        self.screen = screen_for(viewer.perspective, viewer.seat.role.kind if viewer.seat else "")
+        self.screen = screen_for(viewer.perspective, viewer.seat.role_kind if viewer.seat else "")
         try:
             self.feed = await hub().join(self.session_id, self)
             async with self.flush_lock:
@@ -321,6 +331,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return (CLOSE_FORBIDDEN if authenticated else CLOSE_UNAUTHENTICATED), None, 0
         plan_for(session.version_id)  # loaded here, so the event loop never queries it
         session_seats(session.pk)  # the roster's seats, likewise
+        if viewer.seat is not None:
+            viewer = dataclasses.replace(
+                viewer, seat=HeldSeat(viewer.seat.pk, viewer.seat.role.kind))
         return 0, viewer, session.version_id
 
     def _log_upto(self, seq: int) -> list[Event]:

@@ -410,7 +410,7 @@ def apply(state: ScreenState, event: Event) -> set[str]:
         changed |= {CLOCK, TIMELINE, CONSOLE}
     elif kind == "inject.fired":
         changed |= _inject_fired(state, event)
-    elif kind == "inject.skipped":
+    elif kind == "inject.skipped" and state.is_trainer:
         state.firings[p["inject"]] = {"state": "skipped", "clock_ms": event.clock_ms,
                                       "late": False}
         changed.add(TIMELINE)
@@ -490,7 +490,9 @@ def apply(state: ScreenState, event: Event) -> set[str]:
 def _inject_fired(state: ScreenState, event: Event) -> set[str]:
     p = event.payload
     changed: set[str] = set()
-    if not p.get("adhoc"):
+    # Only the trainer's MSEL shows firings: on every seat's screen they cost ~250 bytes
+    # per inject and socket (a third of a worker's growth over a two-hour soak).
+    if not p.get("adhoc") and state.is_trainer:
         state.firings[p["inject"]] = {"state": "fired", "clock_ms": event.clock_ms,
                                       "late": bool(p.get("late"))}
         changed.add(TIMELINE)

@@ -12,18 +12,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "simtrain.settings")
 # Set up Django (and the app registry) before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from simtrain.bodylimit import BodyLimit  # noqa: E402
 from simtrain.origin import SameOriginValidator  # noqa: E402
 from simtrain.routing import websocket_urlpatterns  # noqa: E402
+from simtrain.wsauth import socket_auth_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BodyLimit(django_asgi_app),
         # The Origin must be this site: scheme, host and port (simtrain.origin).
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
 
