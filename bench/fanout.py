@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import cpu
 from bench.servers import (
     CLIENT_CPU,
     PY,
@@ -81,6 +82,8 @@ CASES = {
     "1x500": Case(1, 500, steady_rate=2.0, steady_s=10),
     "50x10": Case(50, 10, steady_rate=0.5, steady_s=10),
 }
+DEFAULT_CASES = ",".join(CASES)
+CASES["10x50"] = Case(10, 50, steady_rate=1.0, steady_s=10)  # the cost model's check
 SMOKE = Case(1, 3, steady_rate=5.0, steady_s=1, bursts=1, burst_size=3, burst_gap_s=0.5)
 CAPACITY = {"sessions": 50, "clients": 100}  # 5,000 idle sockets on one worker
 
@@ -361,7 +364,7 @@ def end_sessions(fixture: Fixture) -> None:
             pass
 
 
-async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
+async def run_case(base_url: str, case: Case, shape: str, log, probe=None) -> dict:
     from asgiref.sync import sync_to_async
 
     ws_base = base_url.replace("http://", "ws://")
@@ -382,14 +385,19 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
         "sessions": case.sessions,
         "clients": case.clients,
         "phases": {},
+        "load": os.getloadavg(),
     }
+    log(f"  {shape} {case.name}: load {result['load']}")
+    probe = probe or cpu.Probe({})
     try:
         result["connect"] = await proc.start()
         for trainer in trainers:
             await trainer.connect()
         await asyncio.sleep(1.5)  # presence events settle
+        result["idle_cpu_per_s"] = await probe.idle_per_s(3)
         for phase in ("steady", "burst"):
             before = await proc.ask("count")
+            cpu_before = probe.snapshot()
             started = time.monotonic()
             await drive(trainers, case, phase)
             await asyncio.gather(*(t.sync() for t in trainers))
@@ -400,6 +408,7 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
                 "fired": sum(fired.values()),
                 "duration_s": round(time.monotonic() - started, 2),
                 "received_at_end": got - before,
+                "cpu": probe.delta(cpu_before, probe.snapshot()),
             }
             log(f"  {shape} {case.name} {phase}: {got - before}/{expected}")
         result["open_at_end"] = await proc.ask("open")
@@ -417,6 +426,9 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
         received = sum(c["received"].get(phase, 0) for c in raw["per_client"])
         result["phases"][phase].update(
             summarize(raw["latencies"].get(phase, []), received, fired * case.clients)
+        )
+        result["phases"][phase]["cost"] = cpu.phase_cost(
+            result["phases"][phase], result["idle_cpu_per_s"]
         )
     return result
 
@@ -500,15 +512,18 @@ def run_shape(shape: str, cases: list[Case], capacity: bool, log) -> dict:
 
     async def run_all(base_url):
         for case in cases:
-            out["cases"].append(await run_case(base_url, case, shape, log))
+            out["cases"].append(await run_case(base_url, case, shape, log, probe))
 
     if cases:  # `--cases ""` runs the capacity case alone
         servers = Servers(shape)
         base_url = servers.start()
+        probe = cpu.probe_for(servers)
+        out["worker_cpus"] = [w.cpu for w in servers.workers]
         try:
             asyncio.run(run_all(base_url))
         finally:
             servers.stop()
+        out["cost_fit"] = {p: cpu.fit_cases(out["cases"], p) for p in ("steady", "burst")}
     if capacity:  # on a fresh worker: memory freed by earlier cases would hide growth
         fresh = Servers(shape)
         fresh_url = fresh.start()
@@ -611,18 +626,21 @@ def log(message: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", default="embedded,scaleout,baseline")
-    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--cases", default=DEFAULT_CASES)
     parser.add_argument("--no-capacity", action="store_true")
     parser.add_argument(
         "--smoke", action="store_true", help="embedded shape, 1 session × 3 clients, a few events"
     )
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--worker-cpus", help='e.g. "0,1": a worker per core (BENCH_WORKER_CPUS)')
     parser.add_argument("--run-shape", help=argparse.SUPPRESS)  # internal: in a child
     args = parser.parse_args()
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     global TMP  # specs, client results, logs and databases of this run
     TMP = out_dir / "tmp"
+    if args.worker_cpus:  # read by bench.servers in the shape's child
+        os.environ["BENCH_WORKER_CPUS"] = args.worker_cpus
     cases = [SMOKE] if args.smoke else [CASES[c] for c in args.cases.split(",") if c]
 
     if args.run_shape:  # the child: Django configured for this shape's database
