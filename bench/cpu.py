@@ -72,6 +72,7 @@ def tree_ticks(table: dict[int, Stat], roots: list[int]) -> int:
 
 
 def pids_by_cmdline(needle: str, root: Path = Path("/proc")) -> list[int]:
+    """Processes whose command line starts with `needle` (redis-server sets its title)."""
     found = []
     for entry in root.iterdir():
         if entry.name.isdigit():
@@ -79,7 +80,7 @@ def pids_by_cmdline(needle: str, root: Path = Path("/proc")) -> list[int]:
                 cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if needle in cmd:
+            if cmd.startswith(needle):
                 found.append(int(entry.name))
     return found
 
@@ -187,6 +188,34 @@ def fit_cases(cases: list[dict], phase: str = "steady") -> dict:
     return {kind: fit(pts) for kind, pts in points.items()}
 
 
+def predict(fits: dict, *, clients: int, fired: int) -> dict[str, float]:
+    """CPU seconds per kind the fit predicts for `fired` injects reaching `clients` each."""
+    return {
+        kind: round(fired * (f["a"] + f["b"] * clients) / 1e6, 3)
+        for kind, f in fits.items()
+        if f["a"] is not None
+    }
+
+
+def compare(fit_result: dict, check: dict, cases: list[str] | None = None) -> list[str]:
+    """Markdown rows: the check's measured CPU (net of idle) per kind against the fit's."""
+    chosen = [c for c in fit_result["cases"] if not cases or c["case"] in cases]
+    rows = ["| case | phase | kind | predicted CPU s | measured CPU s | measured ÷ predicted |"]
+    rows.append("|---|---|---|---:|---:|---:|")
+    for case in check["cases"]:
+        for name, phase in case["phases"].items():
+            fits = fit_cases(chosen, name)
+            predicted = predict(fits, clients=case["clients"], fired=phase["fired"])
+            measured = {k: c["net_cpu_s"] for k, c in phase["cost"].items()}
+            predicted["workers"] = sum(v for k, v in predicted.items() if k.startswith("worker"))
+            measured["workers"] = sum(v for k, v in measured.items() if k.startswith("worker"))
+            for kind, p in predicted.items():
+                m = measured.get(kind, 0.0)
+                ratio = f"{m / p:.2f}" if p > 0 else "—"
+                rows.append(f"| {case['case']} | {name} | {kind} | {p:.3f} | {m:.3f} | {ratio} |")
+    return rows
+
+
 def table(result: dict) -> list[str]:
     """Markdown rows: per case, phase and kind, the CPU and its cost per event per socket."""
     rows = [
@@ -206,7 +235,15 @@ def table(result: dict) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m bench.cpu RESULT.json…` prints the tables; `--check FIT.json CHECK.json
+    [CASES]` compares a check run with the fit of FIT.json's cases (all, or CASES)."""
     import json
+
+    if argv[:1] == ["--check"]:
+        fit_result, check = (json.loads(Path(p).read_text()) for p in argv[1:3])
+        cases = argv[3].split(",") if len(argv) > 3 else None
+        print("\n".join(compare(fit_result, check, cases)))
+        return 0
 
     for path in argv:
         result = json.loads(Path(path).read_text())

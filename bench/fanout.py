@@ -83,7 +83,8 @@ CASES = {
     "50x10": Case(50, 10, steady_rate=0.5, steady_s=10),
 }
 DEFAULT_CASES = ",".join(CASES)
-CASES["10x50"] = Case(10, 50, steady_rate=1.0, steady_s=10)  # the cost model's check
+# The cost model's check: 4 injects/s and bursts of 16 stay within one login's bucket.
+CASES["4x125"] = Case(4, 125, steady_rate=1.0, steady_s=10, burst_size=4)
 SMOKE = Case(1, 3, steady_rate=5.0, steady_s=1, bursts=1, burst_size=3, burst_gap_s=0.5)
 CAPACITY = {"sessions": 50, "clients": 100}  # 5,000 idle sockets on one worker
 

@@ -78,6 +78,14 @@ class Servers:
         self.port = None
 
     def start(self) -> str:
+        """Start the shape; on a failure, stop what did start (no orphan workers) and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
         from rehearsal.server import DaphneServer, free_port
 
         class PinnedDaphne(DaphneServer):
@@ -160,6 +168,7 @@ def start_nginx(port: int, worker_ports: list[int]) -> subprocess.Popen:
         "@UPSTREAMS@": upstreams,
         "@STATIC@": str(ROOT / "static"),
         "@WS_TIMEOUT@": "86400",
+        "@USER@": nginx_user_line(ROOT / "static"),
     }.items():
         conf = conf.replace(key, value)
     (run / "nginx.conf").write_text(conf)
@@ -188,6 +197,18 @@ def start_nginx(port: int, worker_ports: list[int]) -> subprocess.Popen:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"nginx did not come up; see {run / 'nginx-error.log'}")
+
+
+def nginx_user_line(static: Path) -> str:
+    """As root, nginx's workers would be `nobody`: keep them as the files' owner (as
+    scripts/run-scaled.sh does); otherwise no `user` directive."""
+    if os.geteuid() != 0:
+        return ""
+    import grp
+    import pwd
+
+    st = static.stat()
+    return f"user {pwd.getpwuid(st.st_uid).pw_name} {grp.getgrgid(st.st_gid).gr_name};"
 
 
 def raise_nofile(need: int) -> int:

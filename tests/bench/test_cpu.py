@@ -81,3 +81,20 @@ def test_fit_cases_uses_clients_per_session_as_the_fan_out():
     fits = cpu.fit_cases([case(10, 1200), case(100, 3000), case(500, 11000)])
     assert fits["w"]["a"] == pytest.approx(1000)
     assert fits["w"]["b"] == pytest.approx(20)
+
+
+def test_predict_and_compare_put_the_fit_against_a_check_run():
+    def case(name, clients, fired, us):
+        cost = {"w": {"us_per_inject": us, "net_cpu_s": fired * us / 1e6}}
+        return {
+            "case": name,
+            "clients": clients,
+            "phases": {"steady": {"fired": fired, "cost": cost}},
+        }
+
+    fit_run = {"cases": [case("1x10", 10, 20, 1200), case("1x100", 100, 20, 3000)]}
+    assert cpu.predict(cpu.fit_cases(fit_run["cases"]), clients=50, fired=10) == {"w": 0.02}
+    check = {"cases": [case("2x50", 50, 10, 4000)]}  # measured 0.04 s against 0.02 predicted
+    rows = cpu.compare(fit_run, check)
+    assert "| 2x50 | steady | w | 0.020 | 0.040 | 2.00 |" in rows
+    assert "| 2x50 | steady | workers | 0.000 | 0.000 | — |" in rows
