@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import cpu
 from bench.servers import (
     CLIENT_CPU,
     PY,
@@ -81,6 +82,8 @@ CASES = {
     "1x500": Case(1, 500, steady_rate=2.0, steady_s=10),
     "50x10": Case(50, 10, steady_rate=0.5, steady_s=10),
 }
+DEFAULT_CASES = ",".join(CASES)
+CASES["4x125"] = Case(4, 125, steady_rate=1.0, steady_s=10, burst_size=4)  # the cost model's check
 SMOKE = Case(1, 3, steady_rate=5.0, steady_s=1, bursts=1, burst_size=3, burst_gap_s=0.5)
 CAPACITY = {"sessions": 50, "clients": 100}  # 5,000 idle sockets on one worker
 
@@ -277,13 +280,13 @@ def django_setup() -> None:
 
 @dataclass
 class Fixture:
-    trainer_cookie: str
+    trainer_cookies: list[str] = field(default_factory=list)  # a login per session
     sessions: list[int] = field(default_factory=list)
     seats: list[list[str]] = field(default_factory=list)  # pass cookies per session
 
 
 def build(case: Case, *, title: str) -> Fixture:
-    """Sessions with every seat taken, running, and a trainer login (through the ORM)."""
+    """Sessions with every seat taken, running, each with its own trainer login (the ORM)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.test import Client
@@ -295,11 +298,16 @@ def build(case: Case, *, title: str) -> Fixture:
     from simtrain.permissions import TRAINER_GROUP, ensure_groups
 
     ensure_groups()
-    user, _ = get_user_model().objects.get_or_create(username="bench-trainer")
-    user.groups.add(Group.objects.get(name=TRAINER_GROUP))
-    client = Client()
-    client.force_login(user)
-    boss = engine.TrainerPrincipal(user_id=user.pk, name="Bench")
+
+    # A login per session: the command bucket is per login (sessions/consumers.py); one login
+    # firing for 50 sessions had most injects refused. Session 0's is bench/soak.py's.
+    def login(s: int):
+        name = "bench-trainer" if s == 0 else f"bench-trainer-{s}"
+        user, _ = get_user_model().objects.get_or_create(username=name)
+        user.groups.add(Group.objects.get(name=TRAINER_GROUP))
+        client = Client()
+        client.force_login(user)
+        return user, f"sessionid={client.cookies['sessionid'].value}"
 
     per_role = math.ceil(case.clients / len(ROLES))
     scenario, _ = Scenario.objects.get_or_create(slug="bench")
@@ -322,10 +330,13 @@ def build(case: Case, *, title: str) -> Fixture:
             profession="police",
             seats=per_role,
         )
-    fixture = Fixture(trainer_cookie=f"sessionid={client.cookies['sessionid'].value}")
+    fixture = Fixture()
     for s in range(case.sessions):
+        user, cookie = login(s)
         session = engine.session_create(version=version, trainer=user, title=f"{title} #{s}")
+        boss = engine.TrainerPrincipal(user_id=user.pk, name="Bench")
         engine.session_start(session_id=session.pk, principal=boss)
+        fixture.trainer_cookies.append(cookie)
         seats = list(Seat.objects.filter(session=session).order_by("number", "role__order"))
         cookies = []
         for n, seat in enumerate(seats[: case.clients]):
@@ -361,7 +372,7 @@ def end_sessions(fixture: Fixture) -> None:
             pass
 
 
-async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
+async def run_case(base_url: str, case: Case, shape: str, log, probe=None) -> dict:
     from asgiref.sync import sync_to_async
 
     ws_base = base_url.replace("http://", "ws://")
@@ -374,22 +385,27 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
     ]
     proc = ClientsProcess(f"{shape}-{case.name}", clients, base_url)
     trainers = [
-        Trainer(f"{ws_base}/ws/sessions/{sid}/", fixture.trainer_cookie, base_url)
-        for sid in fixture.sessions
+        Trainer(f"{ws_base}/ws/sessions/{sid}/", cookie, base_url)
+        for sid, cookie in zip(fixture.sessions, fixture.trainer_cookies, strict=True)
     ]
     result: dict = {
         "case": case.name,
         "sessions": case.sessions,
         "clients": case.clients,
         "phases": {},
+        "load": os.getloadavg(),
     }
+    log(f"  {shape} {case.name}: load {result['load']}")
+    probe = probe or cpu.Probe({})
     try:
         result["connect"] = await proc.start()
         for trainer in trainers:
             await trainer.connect()
         await asyncio.sleep(1.5)  # presence events settle
+        result["idle_cpu_per_s"] = await probe.idle_per_s(3)
         for phase in ("steady", "burst"):
             before = await proc.ask("count")
+            cpu_before = probe.snapshot()
             started = time.monotonic()
             await drive(trainers, case, phase)
             await asyncio.gather(*(t.sync() for t in trainers))
@@ -400,6 +416,7 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
                 "fired": sum(fired.values()),
                 "duration_s": round(time.monotonic() - started, 2),
                 "received_at_end": got - before,
+                "cpu": probe.delta(cpu_before, probe.snapshot()),
             }
             log(f"  {shape} {case.name} {phase}: {got - before}/{expected}")
         result["open_at_end"] = await proc.ask("open")
@@ -417,6 +434,9 @@ async def run_case(base_url: str, case: Case, shape: str, log) -> dict:
         received = sum(c["received"].get(phase, 0) for c in raw["per_client"])
         result["phases"][phase].update(
             summarize(raw["latencies"].get(phase, []), received, fired * case.clients)
+        )
+        result["phases"][phase]["cost"] = cpu.phase_cost(
+            result["phases"][phase], result["idle_cpu_per_s"]
         )
     return result
 
@@ -446,8 +466,8 @@ async def run_capacity(servers: Servers, base_url: str, log) -> dict:
     ]
     proc = ClientsProcess("capacity", clients, base_url)
     trainers = [
-        Trainer(f"{ws_base}/ws/sessions/{sid}/", fixture.trainer_cookie, base_url)
-        for sid in fixture.sessions
+        Trainer(f"{ws_base}/ws/sessions/{sid}/", cookie, base_url)
+        for sid, cookie in zip(fixture.sessions, fixture.trainer_cookies, strict=True)
     ]
     try:
         connect = await proc.start(timeout=300)
@@ -456,8 +476,8 @@ async def run_capacity(servers: Servers, base_url: str, log) -> dict:
         open_idle = await proc.ask("open")
         for trainer in trainers:
             await trainer.connect()
-        # One trainer login fires for every session: stay well within its command bucket
-        # (the server takes tokens when it handles a command, not when we send it).
+        # Paced as when one login fired for every session (its command bucket; the server
+        # takes tokens when it handles a command): kept, so runs compare with earlier ones.
         from sessions.consumers import RATE_CAPACITY, RATE_PER_S
 
         chunk = RATE_CAPACITY // 2
@@ -500,15 +520,18 @@ def run_shape(shape: str, cases: list[Case], capacity: bool, log) -> dict:
 
     async def run_all(base_url):
         for case in cases:
-            out["cases"].append(await run_case(base_url, case, shape, log))
+            out["cases"].append(await run_case(base_url, case, shape, log, probe))
 
     if cases:  # `--cases ""` runs the capacity case alone
         servers = Servers(shape)
         base_url = servers.start()
+        probe = cpu.probe_for(servers)
+        out["worker_cpus"] = [w.cpu for w in servers.workers]
         try:
             asyncio.run(run_all(base_url))
         finally:
             servers.stop()
+        out["cost_fit"] = {p: cpu.fit_cases(out["cases"], p) for p in ("steady", "burst")}
     if capacity:  # on a fresh worker: memory freed by earlier cases would hide growth
         fresh = Servers(shape)
         fresh_url = fresh.start()
@@ -611,18 +634,21 @@ def log(message: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", default="embedded,scaleout,baseline")
-    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--cases", default=DEFAULT_CASES)
     parser.add_argument("--no-capacity", action="store_true")
     parser.add_argument(
         "--smoke", action="store_true", help="embedded shape, 1 session × 3 clients, a few events"
     )
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--worker-cpus", help='e.g. "0,1": a worker per core (BENCH_WORKER_CPUS)')
     parser.add_argument("--run-shape", help=argparse.SUPPRESS)  # internal: in a child
     args = parser.parse_args()
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     global TMP  # specs, client results, logs and databases of this run
     TMP = out_dir / "tmp"
+    if args.worker_cpus:  # read by bench.servers in the shape's child
+        os.environ["BENCH_WORKER_CPUS"] = args.worker_cpus
     cases = [SMOKE] if args.smoke else [CASES[c] for c in args.cases.split(",") if c]
 
     if args.run_shape:  # the child: Django configured for this shape's database

@@ -24,9 +24,22 @@ SERVER_CPU = "0"
 CLIENT_CPU = "1"
 
 
+def worker_cpus(shape: str) -> list[str]:
+    """The CPU of each Daphne worker: BENCH_WORKER_CPUS ("0,1": two workers, one per core);
+    by default one worker (embedded) or two (scale-out), all on SERVER_CPU."""
+    spec = os.environ.get("BENCH_WORKER_CPUS", "")
+    cpus = [c.strip() for c in spec.split(",") if c.strip()]
+    if cpus:
+        return cpus[:1] if shape == "embedded" else cpus
+    return [SERVER_CPU] if shape == "embedded" else [SERVER_CPU, SERVER_CPU]
+
+
 def pin(cpu: str) -> list[str]:
-    """`taskset -c CPU` when the machine has that CPU, else nothing."""
-    if shutil.which("taskset") and len(os.sched_getaffinity(0)) > int(cpu):
+    """`taskset -c CPU` when the machine has that CPU, else nothing.
+
+    The machine's count, not this process's affinity: the driver itself is pinned to one CPU.
+    """
+    if shutil.which("taskset") and (os.cpu_count() or 1) > int(cpu):
         return ["taskset", "-c", cpu]
     return []
 
@@ -65,11 +78,21 @@ class Servers:
         self.port = None
 
     def start(self) -> str:
+        """Start the shape; on a failure, stop what did start (no orphan workers) and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
         from rehearsal.server import DaphneServer, free_port
 
         class PinnedDaphne(DaphneServer):
+            cpu = SERVER_CPU
+
             def command(self):
-                return [*pin(SERVER_CPU), *super().command()]
+                return [*pin(self.cpu), *super().command()]
 
         # Every bench client comes from 127.0.0.1, and one trainer login watches every
         # session: lift the per-address and per-login socket caps (sessions/sockets.py),
@@ -81,6 +104,7 @@ class Servers:
             "SIMTRAIN_SOCKETS_PER_USER": "100000",
         }
         TMP.mkdir(parents=True, exist_ok=True)
+        cpus = worker_cpus(self.shape)
         if self.shape == "embedded":
             worker = PinnedDaphne(
                 scheduler="embedded",
@@ -88,17 +112,19 @@ class Servers:
                 ready_timeout=60,
                 log_path=TMP / "embedded-daphne.log",
             )
+            worker.cpu = cpus[0]
             self.workers = [worker.start()]
             self.port = worker.port
             return worker.base_url
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-        for n in range(2):
+        for n, cpu in enumerate(cpus):
             worker = PinnedDaphne(
                 scheduler="external",
                 env=env,
                 ready_timeout=60,
                 log_path=TMP / f"scaleout-daphne-{n}.log",
             )
+            worker.cpu = cpu
             self.workers.append(worker.start())
         full_env = {**self.workers[0].environment()}
         log = open(TMP / "scaleout-scheduler.log", "ab")
@@ -142,6 +168,7 @@ def start_nginx(port: int, worker_ports: list[int]) -> subprocess.Popen:
         "@UPSTREAMS@": upstreams,
         "@STATIC@": str(ROOT / "static"),
         "@WS_TIMEOUT@": "86400",
+        "@USER@": nginx_user_line(ROOT / "static"),
     }.items():
         conf = conf.replace(key, value)
     (run / "nginx.conf").write_text(conf)
@@ -170,6 +197,18 @@ def start_nginx(port: int, worker_ports: list[int]) -> subprocess.Popen:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"nginx did not come up; see {run / 'nginx-error.log'}")
+
+
+def nginx_user_line(static: Path) -> str:
+    """As root, nginx's workers would be `nobody`: keep them as the files' owner (as
+    scripts/run-scaled.sh does); otherwise no `user` directive."""
+    if os.geteuid() != 0:
+        return ""
+    import grp
+    import pwd
+
+    st = static.stat()
+    return f"user {pwd.getpwuid(st.st_uid).pw_name} {grp.getgrgid(st.st_gid).gr_name};"
 
 
 def raise_nofile(need: int) -> int:
