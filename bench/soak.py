@@ -35,8 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench.fanout import BODY, Case, ClientsProcess, end_sessions, summarize
-from bench.fanout import build as build_fanout
+from bench.fanout import BODY, Case, ClientsProcess, summarize
+from bench.fixtures import build as build_fanout
+from bench.fixtures import end_sessions
 from bench.servers import CLIENT_CPU, RESULTS, TMP, Servers, machine, pin, raise_nofile, rss_kib
 
 WARMUP = 0.10  # of the run: first connections, caches, the tail of the log

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import fanout
-from bench.fanout import ROLES, ClientsProcess, django_setup, percentile, summarize
+from bench.fanout import ClientsProcess, percentile, summarize
+from bench.fixtures import ROLES, django_setup
 from bench.servers import CLIENT_CPU, PY, RESULTS, ROOT, Servers, machine, pin
 from rehearsal.browser import Browser
 

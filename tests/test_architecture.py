@@ -21,8 +21,8 @@ ENGINE = ROOT / "sessions" / "engine"
 # The benchmarks are scripts that configure Django in main() before touching models.
 LOCAL_IMPORTS_ALLOWED = {
     "sessions/apps.py", "simtrain/apps.py", "simtrain/asgi.py",
-    "bench/editor.py", "bench/fanout.py", "bench/replay_bench.py", "bench/servers.py",
-    "bench/soak.py", "bench/syndicates.py",
+    "bench/editor.py", "bench/fanout.py", "bench/fixtures.py", "bench/replay_bench.py",
+    "bench/servers.py", "bench/soak.py", "bench/syndicates.py",
 }
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from sessions import report as reports
 from sessions.exercises.models import Exercise, Syndicate
 from sessions.exercises.services import syndicates_of
+from sessions.exports import EXERCISE_NOTICE
 from sessions.layout import Plan, plan_for
 from sessions.replay import log_events
 from simtrain.durations import format_clock
@@ -153,6 +154,7 @@ def plenary_csv(plenary: Plenary) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([EXERCISE_NOTICE])  # exercise material, as every export says first
     writer.writerow(CSV_COLUMNS)
     labels = [str(t.syndicate.label) for t in plenary.teams]
     for row in plenary.decisions:

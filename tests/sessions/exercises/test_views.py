@@ -161,6 +161,7 @@ def test_the_plenary_puts_each_team_answer_side_by_side(trainer_client, played):
 def test_the_plenary_csv_neutralises_formulas(trainer_client, played):
     response = trainer_client.get(reverse("sessions:exercise_plenary_csv", args=[played.pk]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][0].startswith("EXERCICE") and rows[1][0] == "section"
     decisions = [r for r in rows if r[0] == "decision"]
     assert {r[2] for r in decisions} == {"Équipe 1", "Équipe 2", "Équipe 3"}
     assert "'=HYPERLINK(1)" in {r[6] for r in decisions}
@@ -172,6 +173,9 @@ def test_the_plenary_csv_neutralises_formulas(trainer_client, played):
 def test_the_plenary_display_and_pdf(trainer_client, played):
     display = trainer_client.get(reverse("sessions:exercise_plenary_display", args=[played.pk]))
     assert b'id="exercise-overview"' in display.content
+    for page in (display, trainer_client.get(reverse("sessions:exercise_plenary",
+                                                     args=[played.pk]))):
+        assert b'class="exercise-mark"' in page.content  # projected or on screen: EXERCICE
     pdf = trainer_client.get(reverse("sessions:exercise_plenary_pdf", args=[played.pk]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
