@@ -97,10 +97,14 @@ def targets(found: dict[str, dict]) -> list[str]:
             shown.append("—" if v is None else v[1])
         return values, shown
 
+    # Issue 18's targets: absolute p99s for the embedded shape, and ratios to the bare
+    # `websockets` baseline of the same run (the machine's noise cancels out in a ratio).
+    absolute = {"embedded": (("1x100", 25), ("50x10", 30)), "scaleout": ()}
+    ratio_limit = {"embedded": 2.0, "scaleout": 2.5}
     for shape in ("embedded", "scaleout"):
         if shape not in found:
             continue
-        for case, limit in (("1x100", 50), ("1x500", 150), ("50x10", 50)):
+        for case, limit in absolute[shape]:
             values, shown = both(shape, case, lambda p, b: (p["p99_ms"], f"{p['p99_ms']:.0f} ms"))
             ok = all(v is not None and v[0] <= limit for v in values)
             lines.append(
@@ -114,10 +118,11 @@ def targets(found: dict[str, dict]) -> list[str]:
             r = p["p99_ms"] / b["p99_ms"]
             return r, f"{r:.1f}×"
 
+        limit = ratio_limit[shape]
         values, shown = both(shape, "1x500", ratio)
-        ok = all(v is not None and v[0] <= 3 for v in values)
+        ok = all(v is not None and v[0] <= limit for v in values)
         lines.append(
-            f"| 1x500 p99 ≤ 3× baseline | {shape} | {shown[0]} | {shown[1]} "
+            f"| 1x500 p99 ≤ {limit:g}× baseline | {shape} | {shown[0]} | {shown[1]} "
             f"| {'yes' if ok else 'no'} |"
         )
         reaches = [p["reach"] for e in found[shape]["cases"] for p in e["phases"].values()]
