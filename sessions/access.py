@@ -66,7 +66,7 @@ def may_steer(user, session: Session) -> bool:
 class Viewer:
     perspective: Perspective
     principal: TrainerPrincipal | SeatPrincipal
-    seat: Seat | None = None
+    seat: Seat | None = None  # a socket keeps a slimmer `consumers.HeldSeat` (pk, role_kind)
 
     @property
     def is_trainer(self) -> bool:

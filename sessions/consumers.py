@@ -58,8 +58,8 @@ NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HeldSeat:
-    """What a socket keeps of its seat: the `Seat` row with its `Role` (briefing, texts)
-    cost every idle socket about 2 KiB, for the two fields it reads again."""
+    """What a socket keeps of its seat (as `Viewer.seat`): the `Seat` row with its `Role`
+    cost every idle socket over 1 KiB (more with long texts), for two fields."""
 
     pk: int
     role_kind: str
