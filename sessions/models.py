@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scenarios.models import Action, Inject, Role, ScenarioVersion
 from sessions.codes import CODE_ALPHABET, CODE_LENGTH, new_secret, new_session_code
+from sessions.waiting import WaitingEntry
 from simtrain.fields import TextSafeJSONField
 
 
@@ -122,7 +123,7 @@ class Seat(models.Model):
         return self.role.title if self.role.seats == 1 else f"{self.role.title} {self.number}"
 
 
-class LobbyEntry(models.Model):
+class LobbyEntry(WaitingEntry):
     """A trainee who entered the code and waits for the trainer (approval mode)."""
 
     class State(models.TextChoices):
@@ -131,19 +132,10 @@ class LobbyEntry(models.Model):
         DISMISSED = "dismissed", _("Refusé")
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="lobby")
-    name = models.CharField(max_length=100)
-    pass_key = models.CharField(max_length=64, db_index=True)
-    wanted_role = models.ForeignKey(
-        Role, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["session", "created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_state_display()})"
 
 
 class Event(models.Model):

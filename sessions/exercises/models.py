@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from scenarios.models import Role, ScenarioVersion
+from scenarios.models import ScenarioVersion
 from sessions.codes import CODE_LENGTH, new_session_code
+from sessions.waiting import WaitingEntry
 
 MIN_SYNDICATES, MAX_SYNDICATES = 2, 8
 
@@ -76,23 +77,14 @@ class Syndicate(models.Model):
         return _("Équipe %(n)d") % {"n": self.number}
 
 
-class ExerciseEntry(models.Model):
+class ExerciseEntry(WaitingEntry):
     """A trainee who came in with the exercise code and waits to be sent to a team (assign)."""
 
     class State(models.TextChoices):
         WAITING = "waiting", _("En attente")
 
     exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="entries")
-    name = models.CharField(max_length=100)
-    pass_key = models.CharField(max_length=64, db_index=True)
-    wanted_role = models.ForeignKey(
-        Role, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["exercise", "created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_state_display()})"
