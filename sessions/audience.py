@@ -95,6 +95,13 @@ class Perspective:
             and (seq is None or seq >= self.since_seq)
         ):
             return True
+        return self.role_sees(audience)
+
+    def role_sees(self, audience: Iterable[str]) -> bool:
+        """Whether every seat of this role sees an audience: `sees` without the seat's
+        own token (what a seat sees beyond this is for it alone)."""
+        if self.kind == "trainer":
+            return True
         if self.kind == "observer":
             return any(token == EVERYONE or token.startswith("role:") for token in audience)
         return EVERYONE in audience or role_token(self.role_ident) in audience

@@ -220,6 +220,24 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return True
         return viewer.perspective.may_see_any(tokens)
 
+    def pass_over(self, first: int, last: int) -> None:
+        """Called by the hub for a batch this screen may not see (`interested` said no).
+
+        Folding it would only move the cursor, event by event: a seat left out of a
+        run of trainer-only events (every other seat's presence) used to scan them all
+        at its next wake — 500 seats × 1,000 presence events was the first inject's
+        200 ms stall. Only a screen that is up to date and idle moves at once; any
+        other scans the batch as before.
+        """
+        if (
+            self.state is not None
+            and not self.waking
+            and not self.flush_lock.locked()
+            and self.sent_seq == first - 1
+            and self.state.last_seq == first - 1
+        ):
+            self.sent_seq = self.state.last_seq = last
+
     def wake(self) -> None:
         """Called by the hub: the feed has new events for us. Flushes once, soon."""
         if not self.waking:

@@ -59,6 +59,8 @@ class Listener(Protocol):
 
     def interested(self, tokens: frozenset[str], freed_seats: set[int]) -> bool: ...
 
+    def pass_over(self, first: int, last: int) -> None: ...
+
     def reannounce(self) -> None: ...
 
 
@@ -147,9 +149,12 @@ class Feed:
     def _wake(self, new: list[Event]) -> None:
         tokens = frozenset(token for event in new for token in event.audience)
         freed = {event.payload.get("seat") for event in new if event.kind == "seat.freed"}
+        first, last = new[0].seq, new[-1].seq
         for listener in list(self.listeners):
             if listener.interested(tokens, freed):
                 listener.wake()
+            else:
+                listener.pass_over(first, last)
 
 
 class Hub:

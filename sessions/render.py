@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import replace
 
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -253,9 +252,7 @@ def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
 
 def seat_only(perspective: Perspective, audience) -> bool:
     """Visible to this seat, but not to every seat of its role."""
-    return perspective.seat_id is not None and not replace(perspective, seat_id=None).sees(
-        audience
-    )
+    return perspective.seat_id is not None and not perspective.role_sees(audience)
 
 
 def viewer_class(perspective: Perspective, screen: str, language: str,

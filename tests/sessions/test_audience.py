@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,3 +26,8 @@ PERSPECTIVES = st.one_of(
 def test_may_see_any_of_a_batch_is_sees_any_of_its_audiences(perspective, audiences):
     tokens = frozenset(token for audience in audiences for token in audience)
     assert perspective.may_see_any(tokens) == any(perspective.sees(a) for a in audiences)
+
+
+@given(PERSPECTIVES, st.lists(TOKENS, max_size=4))
+def test_role_sees_is_sees_without_the_seats_own_token(perspective, audience):
+    assert perspective.role_sees(audience) == replace(perspective, seat_id=None).sees(audience)

@@ -113,6 +113,32 @@ async def test_a_seat_only_event_gives_that_seat_its_own_frames(two_police):
     await comm_b.disconnect()
 
 
+async def test_a_seat_passes_over_a_batch_it_cannot_see_without_scanning_it(
+    two_police, monkeypatch
+):
+    """Trainer-only events (notes here, every other seat's presence in a room) only move
+    an idle seat's cursor: its next inject folds that inject alone."""
+    from sessions.consumers import SessionConsumer
+
+    session, boss, (a, _) = two_police
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, a.pass_key))
+    await drain(comm)
+    folded = []
+    fold = SessionConsumer._fold
+    monkeypatch.setattr(
+        SessionConsumer, "_fold", lambda self, event: folded.append(event.seq) or fold(self, event)
+    )
+    for n in range(5):
+        await call(engine.note_add, session_id=session.pk, principal=boss, text=f"Note {n}")
+    assert await drain(comm, quiet=0.3) == []
+    assert folded == []
+    event = await adhoc(session, boss, "Appel du 17")
+    frame = await comm.receive_from(timeout=2)
+    assert f"<!--seq:{event.seq}-->" in frame and "Note" not in frame
+    assert folded == [event.seq]
+    await comm.disconnect()
+
+
 async def test_a_lost_doorbell_is_recovered_by_the_periodic_check(
     session, boss, seated, keys, monkeypatch
 ):
