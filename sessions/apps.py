@@ -10,8 +10,9 @@ class LiveSessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: models may be imported only once the registry is ready.
-        from sessions import fanout, replay
+        from sessions import fanout, hub, replay
         from sessions.signals import events_appended, session_rewritten
 
         events_appended.connect(fanout.ring, dispatch_uid="sessions.fanout.ring")
+        events_appended.connect(hub.committed, dispatch_uid="sessions.hub.committed")
         session_rewritten.connect(replay.on_rewritten, dispatch_uid="sessions.replay.forget")

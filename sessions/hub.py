@@ -16,18 +16,21 @@ a `Feed`:
   lost doorbell (Redis restarted, a group send dropped over capacity).
 
 The database stays the truth: the feed is a read cache of an append-only log, filled
-only from the database, and a consumer whose cursor falls outside it reads the
-database directly, as before.
+from the database — or, for what this process itself just committed, with those same
+rows as a read would return them (`committed`) — and a consumer whose cursor falls
+outside it reads the database directly, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import Context
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
@@ -36,7 +39,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from sessions import presence
-from sessions.fanout import session_group
+from sessions.fanout import main_loop, session_group
 from sessions.models import Event, Session
 from sessions.render import FrameCache
 
@@ -119,8 +122,7 @@ class Feed:
                 new = await _read(_events_after)(self.session_id, self.last_seq)
                 if not new:
                     break
-                self._extend(new)
-                self._wake(new)
+                self._take(new)
         except Exception:  # the periodic check retries
             log.warning(
                 "reading session %s after seq %s failed",
@@ -130,6 +132,21 @@ class Feed:
             )
         finally:
             self._refresher = None
+
+    def offer(self, committed: list[Event]) -> None:
+        """Events this process just committed: the rows a read would return, without
+        the read (the doorbell's round trip and a query, ~5 ms before any screen moved).
+        Taken only if they continue the tail; otherwise the doorbell reads as before."""
+        if self.ready.done() and committed and committed[0].seq == self.last_seq + 1:
+            self.wanted = max(self.wanted, committed[-1].seq)
+            self._take(committed)
+
+    def _take(self, new: list[Event]) -> None:
+        # A read started before an offer may return rows the offer already gave.
+        new = new[max(0, self.last_seq + 1 - new[0].seq) :]
+        if new:
+            self._extend(new)
+            self._wake(new)
 
     def _extend(self, new: list[Event]) -> None:
         if new[0].seq != self.last_seq + 1:  # never expected: the log has no gaps
@@ -327,6 +344,51 @@ def hub() -> Hub:
 
 
 # --- In worker threads --------------------------------------------------------------------
+
+
+def committed(sender=None, *, session_id: int, events: Iterable[Event] = (), **kwargs) -> None:
+    """After a command's commit, in its thread: offer its events to this process's feed
+    of the session, if it has one (`Feed.offer`). Other processes hear the doorbell."""
+    loop = main_loop()
+    if loop is None or not events:
+        return
+    found = _hubs.get(loop)
+    if found is None or session_id not in found.feeds:
+        return
+    rows = [_as_read(event) for event in events]
+    try:
+        loop.call_soon_threadsafe(_offer, found, session_id, rows, context=Context())
+    except RuntimeError:  # the loop closed meanwhile: nobody left to tell
+        pass
+
+
+def _offer(found: Hub, session_id: int, rows: list[Event]) -> None:
+    feed = found.feeds.get(session_id)
+    if feed is not None:
+        feed.offer(rows)
+
+
+def _as_read(event: Event) -> Event:
+    """The event as a read of its row would return it: JSON values through their
+    column's encoding and decoding (tuples become lists, text is repaired), no
+    reference to the command's locked session."""
+    return Event(
+        pk=event.pk,
+        session_id=event.session_id,
+        seq=event.seq,
+        kind=event.kind,
+        audience=_through_column("audience", event.audience),
+        actor=event.actor,
+        clock_ms=event.clock_ms,
+        created_at=event.created_at,
+        payload=_through_column("payload", event.payload),
+    )
+
+
+def _through_column(name: str, value):
+    field = Event._meta.get_field(name)
+    return field.from_db_value(json.dumps(value, cls=field.encoder), None, connection)
+
 
 
 def _read(fn):

@@ -117,9 +117,11 @@ def _command(session_id: int) -> Iterator[_Tx]:
         yield tx
         if tx.events:
             session.save()
-            last = tx.events[-1].seq
+            last, events = tx.events[-1].seq, list(tx.events)
             transaction.on_commit(
-                lambda: events_appended.send(sender=Session, session_id=session_id, seq=last)
+                lambda: events_appended.send(
+                    sender=Session, session_id=session_id, seq=last, events=events
+                )
             )
 
 

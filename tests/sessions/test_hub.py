@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 
 from sessions import engine, hub
 from sessions.fanout import ring, session_group
-from sessions.models import Seat
+from sessions.models import Event, Seat
 from sessions.signals import events_appended
 from tests.factories import InjectFactory, RoleFactory, ScenarioVersionFactory
 from tests.sessions.test_consumers import (
@@ -147,6 +147,7 @@ async def test_a_lost_doorbell_is_recovered_by_the_periodic_check(
     comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     await drain(comm)
     events_appended.disconnect(dispatch_uid="sessions.fanout.ring")
+    events_appended.disconnect(dispatch_uid="sessions.hub.committed")
     try:
         await call(
             engine.message_send,
@@ -158,7 +159,56 @@ async def test_a_lost_doorbell_is_recovered_by_the_periodic_check(
         frame = await comm.receive_from(timeout=2)
     finally:
         events_appended.connect(ring, dispatch_uid="sessions.fanout.ring")
+        events_appended.connect(hub.committed, dispatch_uid="sessions.hub.committed")
     assert "Sans sonnette" in frame
+    await comm.disconnect()
+
+
+async def test_this_processs_own_commits_reach_its_screens_without_a_read(
+    session, boss, seated, keys, monkeypatch
+):
+    await call(engine.session_start, session_id=session.pk, principal=boss)
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    await drain(comm)
+    reads = []
+    monkeypatch.setattr(hub, "_events_after", lambda *args: reads.append(args) or [])
+    events_appended.disconnect(dispatch_uid="sessions.fanout.ring")
+    try:
+        sent = await call(
+            engine.message_send,
+            session_id=session.pk,
+            principal=seated["parquet"],
+            to_role="police",
+            text="Sans lecture",
+        )
+        frame = await comm.receive_from(timeout=2)
+    finally:
+        events_appended.connect(ring, dispatch_uid="sessions.fanout.ring")
+    assert "Sans lecture" in frame and reads == []
+    offered = hub.hub().feeds[session.pk].events[-1]
+    stored = await database_sync_to_async(Event.objects.get)(session=session, seq=sent.seq)
+    fields = ("pk", "session_id", "seq", "kind", "audience", "actor", "clock_ms",
+              "created_at", "payload")
+    assert [getattr(offered, f) for f in fields] == [getattr(stored, f) for f in fields]
+    await comm.disconnect()
+
+
+async def test_a_read_overlapping_an_offer_extends_the_tail_once(session, boss, seated, keys):
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    await drain(comm)
+    feed = hub.hub().feeds[session.pk]
+    before = feed.last_seq
+    for n in range(3):
+        await call(engine.note_add, session_id=session.pk, principal=boss, text=f"Note {n}")
+    rows = await database_sync_to_async(
+        lambda: list(Event.objects.filter(session=session, seq__gt=before).order_by("seq"))
+    )()
+    feed.last_seq, feed.events = before, feed.events[: before - feed.events[0].seq + 1]
+    feed.offer(rows[:2])  # what this process committed...
+    feed._take(rows)  # ...then a read begun before it returns
+    assert [e.seq for e in feed.events][-4:] == [before, *[e.seq for e in rows]]
+    feed.offer(rows[2:])  # an offer the tail has already passed is ignored
+    assert feed.last_seq == rows[-1].seq and len({e.seq for e in feed.events}) == len(feed.events)
     await comm.disconnect()
 
 
