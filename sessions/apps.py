@@ -13,6 +13,7 @@ class LiveSessionsConfig(AppConfig):
         from sessions import fanout, hub, replay
         from sessions.signals import events_appended, session_rewritten
 
-        events_appended.connect(fanout.ring, dispatch_uid="sessions.fanout.ring")
+        # The local feed takes the events first: the doorbell then finds them read.
         events_appended.connect(hub.committed, dispatch_uid="sessions.hub.committed")
+        events_appended.connect(fanout.ring, dispatch_uid="sessions.fanout.ring")
         session_rewritten.connect(replay.on_rewritten, dispatch_uid="sessions.replay.forget")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import weakref
 from collections.abc import Iterable
@@ -33,13 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import Context
 from typing import Protocol
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from sessions import presence
-from sessions.fanout import main_loop, session_group
+from sessions.fanout import session_group
 from sessions.models import Event, Session
 from sessions.render import FrameCache
 
@@ -346,9 +347,25 @@ def hub() -> Hub:
 # --- In worker threads --------------------------------------------------------------------
 
 
+def main_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's event loop, seen from a command running in one of its worker
+    threads (`sync_to_async`); None elsewhere (a management command, a sync test).
+
+    Schedule on it with a fresh `Context()`: the thread's own context says a sync call
+    is in progress, and a task inheriting it could never call `sync_to_async`."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    if loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
 def committed(sender=None, *, session_id: int, events: Iterable[Event] = (), **kwargs) -> None:
     """After a command's commit, in its thread: offer its events to this process's feed
-    of the session, if it has one (`Feed.offer`). Other processes hear the doorbell."""
+    of the session, if it has one (`Feed.offer`). Other processes hear the doorbell,
+    rung after this (`apps`), whose wait for the loop is the fan-out's backpressure."""
     loop = main_loop()
     if loop is None or not events:
         return
