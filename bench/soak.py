@@ -153,8 +153,10 @@ def set_speed(session_id: int, speed: float) -> None:
     engine.clock_set_speed(session_id=session_id, principal=principal, speed=speed)
 
 
-def log_state(session_id: int) -> dict:
-    """Clock now, timed injects due and not fired, and the (clock, due) of those fired."""
+def log_state(session_id: int, injects: int) -> dict:
+    """Clock now, timed injects due and not fired, and the (clock, due) of those fired.
+
+    The clock runs on past the last of the `injects`: only those can be due."""
     from django.utils import timezone
 
     from sessions.models import Event, Session
@@ -167,7 +169,7 @@ def log_state(session_id: int) -> dict:
         if str(e.payload.get("title", "")).startswith("bench:soak:")
         and e.payload.get("due_ms") is not None
     ]
-    due = now_ms // 1000 // INJECT_EVERY_S
+    due = min(now_ms // 1000 // INJECT_EVERY_S, injects)
     return {"clock_ms": now_ms, "fired": fired, "backlog": max(0, due - len(fired))}
 
 
@@ -188,7 +190,7 @@ async def soak(args) -> dict:
         started = time.monotonic()
         wall_s = args.hours * 3600 / args.speed
         while True:
-            state = await sync_to_async(log_state)(sid)
+            state = await sync_to_async(log_state)(sid, injects)
             received = await proc.ask("count")
             samples.append(
                 {
@@ -208,7 +210,7 @@ async def soak(args) -> dict:
                 break
             await asyncio.sleep(args.every)
         await asyncio.sleep(args.every)  # the last frames drain: the final lag
-        final = await sync_to_async(log_state)(sid)
+        final = await sync_to_async(log_state)(sid, injects)
         received = await proc.ask("count")
         samples[-1]["lag_frames"] = len(final["fired"]) * args.screens - received
         samples[-1]["socket_bytes"] = socket_queue_bytes(servers.port)
