@@ -8,7 +8,8 @@ a `Feed`:
 
 - one group membership (the process's own channel) instead of one per socket, so a
   doorbell costs one channel-layer message per process;
-- the tail of the log in memory, read once per doorbell, which every consumer of the
+- the tail of the log in memory, read once per doorbell (or handed over by this
+  process's own commands: `committed`), which every consumer of the
   session pulls from (and rebuilds its screen from on connect);
 - a cache of rendered frames shared by viewers who see the same thing
   (`render.FrameCache`);
@@ -405,7 +406,6 @@ def _as_read(event: Event) -> Event:
 def _through_column(name: str, value):
     field = Event._meta.get_field(name)
     return field.from_db_value(json.dumps(value, cls=field.encoder), None, connection)
-
 
 
 def _read(fn):
