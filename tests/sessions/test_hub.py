@@ -55,6 +55,17 @@ async def adhoc(session, boss, title: str):
     )
 
 
+async def tell_police(session, seated, text: str):
+    """The parquet writes to the police: one event for the police's seats."""
+    return await call(
+        engine.message_send,
+        session_id=session.pk,
+        principal=seated["parquet"],
+        to_role="police",
+        text=text,
+    )
+
+
 async def test_one_group_member_per_process_whatever_the_sockets(session, seated, keys, trainer):
     comms = [
         (await connect(session.pk, pass_cookie(session.pk, keys[role])))[0]
@@ -149,13 +160,7 @@ async def test_a_lost_doorbell_is_recovered_by_the_periodic_check(
     events_appended.disconnect(dispatch_uid="sessions.fanout.ring")
     events_appended.disconnect(dispatch_uid="sessions.hub.committed")
     try:
-        await call(
-            engine.message_send,
-            session_id=session.pk,
-            principal=seated["parquet"],
-            to_role="police",
-            text="Sans sonnette",
-        )
+        await tell_police(session, seated, "Sans sonnette")
         frame = await comm.receive_from(timeout=2)
     finally:
         events_appended.connect(hub.committed, dispatch_uid="sessions.hub.committed")
@@ -172,13 +177,7 @@ async def test_this_processs_own_commits_reach_its_screens_without_a_read(
     await drain(comm)
     reads = []
     monkeypatch.setattr(hub, "_events_after", lambda *args: reads.append(args) or [])
-    sent = await call(
-        engine.message_send,
-        session_id=session.pk,
-        principal=seated["parquet"],
-        to_role="police",
-        text="Sans lecture",
-    )
+    sent = await tell_police(session, seated, "Sans lecture")
     frame = await comm.receive_from(timeout=2)
     await asyncio.sleep(0.1)  # the doorbell, rung after the offer, finds it read
     assert "Sans lecture" in frame and reads == []
@@ -215,13 +214,7 @@ async def test_a_cursor_beyond_the_tail_is_served_from_the_database(
     monkeypatch.setattr(hub, "TAIL", 3)
     await call(engine.session_start, session_id=session.pk, principal=boss)
     for n in range(4):
-        await call(
-            engine.message_send,
-            session_id=session.pk,
-            principal=seated["parquet"],
-            to_role="police",
-            text=f"Message {n}",
-        )
+        await tell_police(session, seated, f"Message {n}")
     comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     got = seqs(await drain(comm))
     texts = "".join(await drain(comm, quiet=0.1))
