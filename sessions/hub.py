@@ -25,6 +25,7 @@ outside it reads the database directly, as before.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -388,19 +389,13 @@ def _offer(found: Hub, session_id: int, rows: list[Event]) -> None:
 
 def _as_read(event: Event) -> Event:
     """The event as a read of its row would return it: JSON values through their
-    column's encoding and decoding (tuples become lists, text is repaired), no
-    reference to the command's locked session."""
-    return Event(
-        pk=event.pk,
-        session_id=event.session_id,
-        seq=event.seq,
-        kind=event.kind,
-        audience=_through_column("audience", event.audience),
-        actor=event.actor,
-        clock_ms=event.clock_ms,
-        created_at=event.created_at,
-        payload=_through_column("payload", event.payload),
-    )
+    column's encoding and decoding (tuples become lists, text is repaired), and no
+    reference to the command's locked session. A copy: the engine's own is left as is."""
+    row = copy.copy(event)  # Model.__getstate__ copies _state and its fields cache
+    row._state.fields_cache.clear()
+    row.audience = _through_column("audience", event.audience)
+    row.payload = _through_column("payload", event.payload)
+    return row
 
 
 def _through_column(name: str, value):

@@ -186,6 +186,7 @@ async def test_this_processs_own_commits_reach_its_screens_without_a_read(
     fields = ("pk", "session_id", "seq", "kind", "audience", "actor", "clock_ms",
               "created_at", "payload")
     assert [getattr(offered, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert "session" not in offered._state.fields_cache  # not the command's locked row
     await comm.disconnect()
 
 
