@@ -13,9 +13,10 @@ import time
 
 from sessions.consumers import RATE_CAPACITY, RATE_PER_S
 
-# Well below the server's bucket: the server takes a token when it reads a command, so a
-# stall of its loop delivers what queued meanwhile at once. With a burst of a quarter of
-# its capacity at 40 % of its refill rate, only a stall over 7.5 s overflows it.
+# Well below the server's bucket: the server takes a token as a frame arrives, so a stall
+# of its event loop (not of a command) delivers what queued meanwhile at once. With a
+# burst of a quarter of its capacity at 40 % of its refill rate, only a stall over 7.5 s
+# overflows it.
 MARGIN = 0.4
 
 

@@ -50,7 +50,8 @@ CLOSE_TOO_MANY = 4429  # too many sockets for this seat, login or address (sessi
 
 BATCH = 500  # events read per query while catching up from the database
 RATE_CAPACITY = 20  # commands in a burst, per holder (all their sockets together) …
-RATE_PER_S = 5.0  # … refilled at this rate
+RATE_PER_S = 5.0  # … refilled at this rate, as frames arrive (`SessionConsumer._meter`)
+ADMITTED = "simtrain.admitted"  # a frame's mark: its token was taken on arrival (or not)
 # No configured layer has this name, so Channels gives the consumer no channel of its
 # own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
 NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
@@ -74,6 +75,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     sent_seq: int = 0
     counted: tuple[tuple[str, str], ...] = ()  # keys of this socket in sockets.registry
     socket_id: str = ""  # its LiveSocket row (sessions.presence), for a seat's socket
+    bucket: sockets.TokenBucket | None = None  # its holder's command budget, once known
     announced = False  # its row was written once (the hub's heartbeat checks it is still there)
 
     async def connect(self):
@@ -162,14 +164,48 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # --- inbound --------------------------------------------------------------------------
 
+    async def __call__(self, scope, receive, send):
+        # Frames are metered as they arrive, not when this consumer gets to them: while
+        # a command waits for the database, the next ones queue, and a bucket drained
+        # only then would refuse a person who clicked at a steady pace for the server's
+        # own backlog (the ×240 rehearsal on a loaded runner: 20 refusals).
+        inbox: asyncio.Queue = asyncio.Queue()
+        reader = asyncio.ensure_future(self._meter(receive, inbox))
+        try:
+            return await super().__call__(scope, inbox.get, send)
+        finally:
+            reader.cancel()
+
+    async def _meter(self, receive, inbox: asyncio.Queue) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive" and message.get("text") is not None:
+                bucket = self.bucket  # none until the handshake has found the holder
+                if bucket is not None and not bucket.take():  # drop what is refused
+                    message = {"type": "websocket.receive", "text": "", ADMITTED: False}
+                elif bucket is not None:
+                    message[ADMITTED] = True
+            inbox.put_nowait(message)
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def websocket_receive(self, message):
+        if self.viewer is None:
+            return
+        if message.get("text") is not None:
+            admitted = message.get(ADMITTED)
+            if admitted is None:  # it came in while the handshake ran
+                admitted = self.bucket.take()
+            if not admitted:
+                await self._error("rate-limited", "too many commands; slow down")
+                return
+        await super().websocket_receive(message)
+
     async def receive(self, text_data=None, bytes_data=None):
         if self.viewer is None:
             return
         if bytes_data is not None:
             await self._error("binary", "binary frames are not accepted")
-            return
-        if not self.bucket.take():
-            await self._error("rate-limited", "too many commands; slow down")
             return
         try:
             data = protocol.parse_frame(text_data or "")

@@ -269,6 +269,32 @@ async def test_floods_are_rate_limited(session, keys):
     await comm.disconnect()
 
 
+async def test_a_steady_pace_is_not_refused_for_the_servers_own_backlog(session, keys,
+                                                                         monkeypatch):
+    """Tokens are taken as frames arrive: five pings at 3 a second, queued behind a
+    command that keeps the consumer busy for 1.5 s, all pass a 2-burst, 4-a-second budget
+    (taken when the consumer got to them, three were refused)."""
+    from sessions import consumers
+
+    monkeypatch.setattr(consumers, "RATE_CAPACITY", 2)
+    monkeypatch.setattr(consumers, "RATE_PER_S", 4.0)
+
+    async def slow_engine(self, service, **kwargs):  # a command waiting for the database
+        await asyncio.sleep(1.5)
+
+    monkeypatch.setattr(consumers.SessionConsumer, "_engine", slow_engine)
+    comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    await drain(comm)
+    await comm.send_to(text_data=json.dumps({"cmd": "message.send", "to": "parquet",
+                                             "text": "Appel reçu"}))
+    for _ in range(5):
+        await asyncio.sleep(0.3)
+        await comm.send_to(text_data=json.dumps({"cmd": "ping"}))
+    frames = [await comm.receive_from(timeout=5) for _ in range(5)]
+    assert frames == ["<!--pong-->"] * 5
+    await comm.disconnect()
+
+
 async def test_freeing_the_seat_closes_the_old_holders_socket(session, boss, seated, keys):
     comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     await drain(comm)
