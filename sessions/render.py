@@ -219,19 +219,19 @@ def region_delta(name: str, event: Event, state: P.ScreenState) -> str | None:
 
 
 def frame(event: Event, state: P.ScreenState, changed: set[str], screen: str,
-          *, language: str = "fr", whole: frozenset[str] = frozenset()) -> str:
+          *, language: str = "fr", whole: frozenset[str] = frozenset(),
+          feed_item: str | None = None) -> str:
     """The frame for one visible event, after it was folded into `state`.
 
-    `whole`: regions to send whole even where a delta exists (see `batch_frames`).
+    `whole`: regions to send whole even where a delta exists (see `batch_frames`);
+    `feed_item`: the event's feed line, if already rendered (`FrameCache.feed_item`).
     """
     with translation.override(language):
         parts = [f"<!--seq:{event.seq}-->"]
         if screen not in NO_FEED:
-            parts += [
-                '<div hx-swap-oob="afterbegin:#feed">',
-                render_feed_item(event, state.perspective),
-                "</div>",
-            ]
+            if feed_item is None:
+                feed_item = render_feed_item(event, state.perspective)
+            parts += ['<div hx-swap-oob="afterbegin:#feed">', feed_item, "</div>"]
         for name in SCREENS[screen]:
             if name not in changed:
                 continue
@@ -261,6 +261,8 @@ def viewer_class(perspective: Perspective, screen: str, language: str,
         return ("trainer", screen, language)
     return (perspective.kind, perspective.role_ident, screen, language, private)
 
+
+FEED_ITEMS = 256  # feed lines kept: only the last events' are asked for again
 
 # Regions whose changes can go as deltas (`region_delta`), one per event, in a batch too.
 DELTA_REGIONS = frozenset({P.INBOX, P.THREADS, P.NOTES})
@@ -323,6 +325,23 @@ class FrameCache:
         self.frames: OrderedDict[tuple, str] = OrderedDict()
         self.bytes = 0
         self.hits = self.misses = 0
+        # An event's feed line reads only the event and whether the viewer is the
+        # trainer: one render per language serves every viewer class. Seats that opened
+        # an item are each a class of their own (`viewer_class`), so without this an
+        # event seen by 500 such seats rendered its feed line 500 times.
+        self.items: OrderedDict[tuple, str] = OrderedDict()
+        self.item_renders = 0
+
+    def feed_item(self, event: Event, perspective: Perspective, language: str) -> str:
+        key = (event.seq, perspective.kind == "trainer", language)
+        text = self.items.get(key)
+        if text is None:
+            self.item_renders += 1
+            with translation.override(language):
+                text = self.items[key] = render_feed_item(event, perspective)
+            while len(self.items) > FEED_ITEMS:
+                self.items.popitem(last=False)
+        return text
 
     def frame(self, event: Event, state: P.ScreenState, changed: set[str], screen: str, *,
               language: str, private: tuple[int, ...],
@@ -336,8 +355,9 @@ class FrameCache:
             self.frames.move_to_end(key)
             return text
         self.misses += 1
+        item = None if screen in NO_FEED else self.feed_item(event, state.perspective, language)
         text = self.frames[key] = frame(event, state, regions, screen, language=language,
-                                        whole=whole)
+                                        whole=whole, feed_item=item)
         self.bytes += len(text)
         while len(self.frames) > self.size or self.bytes > self.max_bytes:
             _, evicted = self.frames.popitem(last=False)
@@ -347,6 +367,8 @@ class FrameCache:
     def forget_before(self, seq: int) -> None:
         for key in [k for k in self.frames if k[0] < seq]:
             self.bytes -= len(self.frames.pop(key))
+        for key in [k for k in self.items if k[0] < seq]:
+            del self.items[key]
 
 
 def error_frame(code: str, message: str, *, language: str = "fr") -> str:

@@ -112,12 +112,18 @@ async def test_a_seat_only_event_gives_that_seat_its_own_frames(two_police):
     await call(engine.item_open, session_id=session.pk, principal=a, item=first.seq)
     opened = await drain(comm_a)
     assert seqs(opened) and await drain(comm_b, quiet=0.3) == []  # B never hears of it
-    await adhoc(session, boss, "Second appel")
+    feed = hub.hub().feeds[session.pk]
+    misses, item_renders = feed.frames.misses, feed.frames.item_renders
+    second = await adhoc(session, boss, "Second appel")
     frame_a = await comm_a.receive_from(timeout=2)
     frame_b = await comm_b.receive_from(timeout=2)
     # The new item is the same for both; the unread counters are not.
     assert 'id="inbox-unread" data-unread="1"' in frame_a
     assert 'id="inbox-unread" data-unread="2"' in frame_b
+    # Two frames, one feed line: it does not depend on what a seat has opened.
+    assert feed.frames.misses == misses + 2 and feed.frames.item_renders == item_renders + 1
+    line = feed.frames.items[(second.seq, False, "fr")]
+    assert line in frame_a and line in frame_b
     read = re.compile(rf'class="inbox-item" id="item-{first.seq}"')
     assert read.search("".join(opened)) and not read.search(frame_b)
     await comm_a.disconnect()
@@ -252,6 +258,7 @@ async def test_the_frame_cache_is_bounded_in_bytes(monkeypatch):
     from sessions.audience import Perspective
 
     monkeypatch.setattr(render, "frame", lambda event, *a, **k: "x" * 1000 + str(event.seq))
+    monkeypatch.setattr(render, "render_feed_item", lambda event, perspective: "")
     cache = render.FrameCache(size=100, max_bytes=5_000)
     state = SimpleNamespace(perspective=Perspective.trainer())
     for seq in range(1, 20):
