@@ -300,8 +300,18 @@ class Coordinator:
                 return
             if now - last_report >= 10:
                 last_report = now
+                waiting = ""
+                if status["clock_ms"] >= self.plan.horizon_ms:  # say what the end waits for
+                    busy = [
+                        f"{bot.name} ({len(bot.plan)} planned, {len(bot.pending)} pending, "
+                        f"clock {bot.clock.state if bot.clock else None})"
+                        for bot in self.bots if not bot.idle
+                    ]
+                    waiting = (f"; past the horizon, next due {status['next_due_ms']}, "
+                               f"busy: {', '.join(busy) or 'none'}")
                 self.progress(
                     f"clock {status['clock_ms'] // 60000} min, {status['last_seq']} events"
+                    + waiting
                 )
             await asyncio.sleep(0.25)
 
