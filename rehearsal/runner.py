@@ -290,10 +290,9 @@ class Coordinator:
                 quiet_since = None
             if status["clock_ms"] >= self.clock_cap_ms or now - started >= self.wall_cap_s:
                 self.capped = True
-                busy = [bot.name for bot in self.bots if not bot.idle]
                 self.progress(
                     f"time cap reached at clock {status['clock_ms'] // 1000}s (next due: "
-                    f"{status['next_due_ms']}, busy: {', '.join(busy) or 'none'}); "
+                    f"{status['next_due_ms']}, busy: {self._busy()}); "
                     "ending the session"
                 )
                 await self.injector.wait()  # never end with the server down
@@ -302,18 +301,21 @@ class Coordinator:
                 last_report = now
                 waiting = ""
                 if status["clock_ms"] >= self.plan.horizon_ms:  # say what the end waits for
-                    busy = [
-                        f"{bot.name} ({len(bot.plan)} planned, {len(bot.pending)} pending, "
-                        f"clock {bot.clock.state if bot.clock else None})"
-                        for bot in self.bots if not bot.idle
-                    ]
                     waiting = (f"; past the horizon, next due {status['next_due_ms']}, "
-                               f"busy: {', '.join(busy) or 'none'}")
+                               f"busy: {self._busy()}")
                 self.progress(
                     f"clock {status['clock_ms'] // 60000} min, {status['last_seq']} events"
                     + waiting
                 )
             await asyncio.sleep(0.25)
+
+    def _busy(self) -> str:
+        """The bots the end of the run waits for, with what each still has to do."""
+        return ", ".join(
+            f"{bot.name} ({len(bot.plan)} planned, {len(bot.pending)} pending, "
+            f"clock {bot.clock.state if bot.clock else None})"
+            for bot in self.bots if not bot.idle
+        ) or "none"
 
     async def _finish(self) -> None:
         """Each participant gets what it is owed, then leaves; the trainer last."""
