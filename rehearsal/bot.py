@@ -27,7 +27,7 @@ from django.utils import timezone
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from rehearsal.answers import decision_answer, request_outcome
+from rehearsal.answers import act_command, decision_answer, request_outcome
 from rehearsal.browser import Browser, HttpError, seat_choices
 from rehearsal.frames import ClockState, FeedItem, Page, parse_frame, parse_page
 from rehearsal.pacing import Pacer
@@ -89,6 +89,13 @@ class Behaviour:
     reject_ratio: float = 0.3
     decide_delay_s: tuple[float, float] = (10.0, 90.0)
     horizon_ms: int = 600_000  # planned acts fall in [0, horizon] on the exercise clock
+
+    @property
+    def longest_reaction_s(self) -> float:
+        """The longest a reaction waits, in exercise seconds."""
+        delays = (self.answer_delay_s, self.cue_delay_s, self.reopen_delay_s,
+                  self.open_delay_s, self.decide_delay_s)
+        return max(high for _, high in delays)
 
     @classmethod
     def passive(cls) -> Behaviour:
@@ -538,45 +545,7 @@ class Bot:
         self.plan = sorted(plan, key=lambda act: act.at_ms)
 
     def _command(self, what: tuple) -> dict:
-        kind = what[0]
-        if kind in ("inject.fire", "inject.skip"):
-            return {"cmd": kind, "inject": what[1]}
-        if kind == "note.add":
-            return {"cmd": kind, "text": self._text("Note du formateur")}
-        if kind == "inject.adhoc":
-            return {
-                "cmd": kind,
-                "roles": [what[1]],
-                "kind": "message",
-                "title": self._text("Inject ad hoc"),
-                "body": "Écrit en direct.",
-                "from": "Simulation",
-            }
-        if kind == "thread.write":
-            return {"cmd": kind, "from": what[1], "to": what[2], "text": self._text("Relais")}
-        if kind == "action.take":
-            note = self._text("Note") if self.rng.random() < 0.3 else ""
-            return {"cmd": kind, "action": what[1], **({"note": note} if note else {})}
-        if kind == "message.send":
-            return {"cmd": kind, "to": what[1], "text": self._text("Message")}
-        if kind == "safety.stop":
-            return {"cmd": kind, "note": "Pause nécessaire (simulation)."}
-        if kind == "request.send":
-            return {"cmd": kind, "request": what[1], "reason": self._text("Motif")}
-        if kind == "note.private":
-            return {"cmd": kind, "text": self._text("Note personnelle")}
-        if kind == "objective.rate":
-            command = {"cmd": kind, "objective": what[1], "level": what[2]}
-            if self.rng.random() < 0.5:
-                command["comment"] = self._text("Observation")
-            return command
-        if kind == "debrief.add":
-            return {
-                "cmd": kind,
-                "kind": self.rng.choice(["plus", "delta", "takeaway"]),
-                "text": self._text("Débriefing"),
-            }
-        raise ValueError(kind)
+        return act_command(what, self.rng, self._text)
 
     async def _act_loop(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):
@@ -599,9 +568,7 @@ class Bot:
             if self.acting:
                 await self.send(make_command())
 
-        task = asyncio.ensure_future(run())
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        self._track(run(), f"in {delay_s}s real")
 
     def _later(self, delay: float, make_command) -> None:
         """Send a command once `delay` seconds have passed on the exercise clock."""
@@ -615,9 +582,38 @@ class Bot:
                 if command is not None:
                     await self.send(command)
 
-        task = asyncio.ensure_future(run())
+        self._track(run(), f"at clock {target_ms // 1000}s")
+
+    def _track(self, coro, what: str) -> None:
+        """A reaction in flight: the run waits for it (`idle`) and can say where it is."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(what)
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
+
+    def crashed(self) -> BaseException | None:
+        """The exception that ended one of its loops (it would never be idle again)."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
+
+    def busy_with(self) -> str:
+        """What it still has to do, and where its oldest reaction waits (a stuck run)."""
+        parts = []
+        if self.plan:
+            parts.append(f"{len(self.plan)} planned from clock {self.plan[0].at_ms // 1000}s")
+        waiting = [task for task in self.pending if not task.done()]
+        if waiting:
+            task = waiting[0]
+            frames = task.get_stack()
+            where = f"{frames[-1].f_code.co_name}:{frames[-1].f_lineno}" if frames else "?"
+            parts.append(f"{len(waiting)} pending, one {task.get_name()} in {where}")
+        now = self._clock_ms()
+        parts.append(f"its clock {'not running' if now is None else f'{now // 1000}s'}")
+        if not self.connected.is_set():
+            parts.append("offline" + (f" (refused {self.refused})" if self.refused else ""))
+        return ", ".join(parts)
 
     def _react(self, item: FeedItem) -> None:
         if item.kind == "inject.fired" and item.inject_kind == "decision":

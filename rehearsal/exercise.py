@@ -246,6 +246,7 @@ def simulate_exercise(*, version, config: SimulationConfig, syndicates: int,
     reports = [
         build_report(session_id=team.session_id, bots=c.bots, seed=config.seed,
                      speed=config.speed, port=stack.port, timings=c.timings, capped=c.capped,
+                     stopped=c.stopped,
                      shape=stack.shape, t0=c.t0)
         for team, c in zip(teams, coordinators, strict=True)
     ]

@@ -104,6 +104,7 @@ class Report:
     resync: dict = field(default_factory=dict)  # fault kind -> ResyncStats (as a dict)
     resync_samples: list[dict] = field(default_factory=list)
     law: dict = field(default_factory=dict)  # countdowns and requests: `limits_check`
+    stopped: str = ""  # why the run ended short of all it waited for (a stall, out of reach)
 
     @property
     def failures(self) -> list[str]:
@@ -227,7 +228,8 @@ class Report:
             "",
             f"log: {self.events} events, seq contiguous: {'yes' if self.log_contiguous else 'NO'}"
             f"; clock at the end {_clock(self.clock_ms)}"
-            + (" (stopped by the time cap)" if self.capped else ""),
+            + (" (stopped by the time cap)" if self.capped else "")
+            + (f" ({self.stopped})" if self.stopped else ""),
             f"injects: {inj['fired']} fired ({inj['late_count']} late), {inj['adhoc']} ad hoc, "
             f"{inj['skipped']} skipped, {len(inj['never_fired'])} never fired; "
             f"fired more than once: {len(inj['fired_more_than_once'])}; "
@@ -537,6 +539,7 @@ def build_report(
     port: int,
     timings: dict[str, float],
     capped: bool,
+    stopped: str = "",
     shape: str = "embedded",
     chaos: list[str] | None = None,
     faults=(),
@@ -574,6 +577,7 @@ def build_report(
         events=len(events),
         log_contiguous=seqs == list(range(1, len(seqs) + 1)) and session.last_seq == len(seqs),
         capped=capped,
+        stopped=stopped,
         participants=participants,
         injects=inject_summary(session, events),
         law=limits_check(events),

@@ -2,12 +2,13 @@
 
     report = simulate(version=version, config=SimulationConfig(speed=60, seed=1))
 
-The run ends when every time-triggered inject that can fire has fired and every
-deadline has passed (the scheduler has nothing left: `clock.next_due_ms() is None`),
-the clock is past the last timed item and the bots have nothing left to do — or when
+The run ends when the clock is past the last timed item, the bots have nothing left
+to do and the scheduler has nothing left within reach (`clock.next_due_ms()` is None,
+or further than `REACH_S` real seconds away: a 15-day countdown is not waited for) —
+or when it stalls (bots still busy, nothing due, no new event for a minute), or when
 the clock or the wall clock passes its cap. Then the trainer ends the session, each
 bot waits for the frames it is owed and disconnects, and the log is compared with
-what every screen showed.
+what every screen showed; the report says why a run stopped short (`stopped`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ SIMULATOR_USERNAME = "simulator"
 CLOCK_MARGIN_MS = 5 * 60_000  # past the worst case, the run stops anyway …
 REAL_MARGIN_S = 20.0  # … but leaves the bots this long to finish what they started
 QUIET_S = 1.0  # nothing due, nothing pending, for this long: the exercise is over
+# Past the horizon the run waits for what the scheduler has due within this many real
+# seconds; a countdown of days in story time would otherwise hold it for hours.
+REACH_S = 60.0
+# Past the horizon, nothing due within reach and no new event for this long (plus the
+# bots' longest reaction): a bot waits for what will never come; the run ends, says what.
+STALL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,7 @@ class Coordinator:
         self.trainer_cookie = trainer_cookie
         self.progress = progress or (lambda message: None)
         self.capped = False
+        self.stopped = ""  # why the run ended before everything it waited for was done
         self.timings: dict[str, float] = {}
         self.t0 = time.monotonic()
         self.injector = FaultInjector(
@@ -186,10 +194,17 @@ class Coordinator:
         self.trainer.browser.set_cookie(settings.SESSION_COOKIE_NAME, trainer_cookie)
 
     @property
+    def reach_ms(self) -> int:
+        """How far ahead on the clock the run waits for what falls due."""
+        return int(REACH_S * 1000 * self.config.speed)
+
+    @property
     def clock_cap_ms(self) -> int:
-        # Past the worst case: 5 exercise minutes, or the bots' real-time reactions.
+        # Past the worst case within reach: 5 exercise minutes, or the bots' real-time
+        # reactions.
+        latest = min(self.plan.latest_ms, self.plan.horizon_ms + self.reach_ms)
         real_margin_ms = int(REAL_MARGIN_S * 1000 * self.config.speed)
-        return self.plan.latest_ms + max(CLOCK_MARGIN_MS, real_margin_ms)
+        return latest + max(CLOCK_MARGIN_MS, real_margin_ms)
 
     @property
     def wall_cap_s(self) -> float:
@@ -266,56 +281,67 @@ class Coordinator:
     async def _play(self, started: float) -> None:
         quiet_since = None
         last_report = 0.0
+        still = (-1, 0.0)  # (last seq, since): how long the log has not moved
+        stall_s = STALL_S + self.bots[0].behaviour.longest_reaction_s / self.config.speed
         while True:
             status = await _db(_status)(self.session_id)
             now = time.monotonic()
+            for bot in self.bots:  # a loop that died would leave its bot busy for ever
+                if (error := bot.crashed()) is not None:
+                    raise RuntimeError(f"{bot.name} stopped playing: {error!r}") from error
             if status["state"] == Session.State.PAUSED and now - started < self.wall_cap_s:
                 # A safety stop that holds paused the clock; the trainer bot resumes it.
                 await asyncio.sleep(0.25)
                 continue
             if status["state"] != Session.State.RUNNING:
                 return
-            self.injector.poll(status["clock_ms"])
-            done = (
-                status["clock_ms"] >= self.plan.horizon_ms
-                and status["next_due_ms"] is None
-                and not self.injector.busy
-                and all(bot.idle for bot in self.bots)
-            )
-            if done:
+            clock_ms, due = status["clock_ms"], status["next_due_ms"]
+            self.injector.poll(clock_ms)
+            past_horizon = clock_ms >= self.plan.horizon_ms
+            due_soon = due is not None and due - clock_ms <= self.reach_ms
+            settled = past_horizon and not due_soon and not self.injector.busy
+            if settled and all(bot.idle for bot in self.bots):
                 quiet_since = quiet_since or now
                 if now - quiet_since >= QUIET_S:
+                    if due is not None:
+                        self.stopped = f"next due at clock {due // 1000}s, out of reach"
+                        self.progress(f"{self.stopped}; ending the session")
                     return
             else:
                 quiet_since = None
-            if status["clock_ms"] >= self.clock_cap_ms or now - started >= self.wall_cap_s:
+            if status["last_seq"] != still[0] or due_soon:
+                still = (status["last_seq"], now)  # moving, or waiting for the clock
+            elif settled and now - still[1] > stall_s:
+                self.stopped = (
+                    f"stalled: no new event for {now - still[1]:.0f}s past the "
+                    f"horizon (next due: {due}); busy: {self._busy()}"
+                )
+                self.progress(f"{self.stopped}; ending the session")
+                return
+            if clock_ms >= self.clock_cap_ms or now - started >= self.wall_cap_s:
                 self.capped = True
                 self.progress(
-                    f"time cap reached at clock {status['clock_ms'] // 1000}s (next due: "
-                    f"{status['next_due_ms']}, busy: {self._busy()}); "
-                    "ending the session"
+                    f"time cap reached at clock {clock_ms // 1000}s (next due: "
+                    f"{due}, busy: {self._busy()}); ending the session"
                 )
                 await self.injector.wait()  # never end with the server down
                 return
             if now - last_report >= 10:
                 last_report = now
                 waiting = ""
-                if status["clock_ms"] >= self.plan.horizon_ms:  # say what the end waits for
-                    waiting = (f"; past the horizon, next due {status['next_due_ms']}, "
-                               f"busy: {self._busy()}")
+                if past_horizon:  # say what the end waits for
+                    waiting = f"; past the horizon, next due {due}, busy: {self._busy()}"
                 self.progress(
-                    f"clock {status['clock_ms'] // 60000} min, {status['last_seq']} events"
-                    + waiting
+                    f"clock {clock_ms // 60000} min, {status['last_seq']} events" + waiting
                 )
             await asyncio.sleep(0.25)
 
     def _busy(self) -> str:
         """The bots the end of the run waits for, with what each still has to do."""
-        return ", ".join(
-            f"{bot.name} ({len(bot.plan)} planned, {len(bot.pending)} pending, "
-            f"clock {bot.clock.state if bot.clock else None})"
-            for bot in self.bots if not bot.idle
-        ) or "none"
+        return (
+            "; ".join(f"{bot.name} ({bot.busy_with()})" for bot in self.bots if not bot.idle)
+            or "none"
+        )
 
     async def _finish(self) -> None:
         """Each participant gets what it is owed, then leaves; the trainer last."""
@@ -386,6 +412,7 @@ def simulate(
         port=stack.port,
         timings={"server": server_s, **rehearsal.timings},
         capped=rehearsal.capped,
+        stopped=rehearsal.stopped,
         shape=stack.shape,
         chaos=sorted(config.chaos.faults) if config.chaos else None,
         faults=rehearsal.injector.faults,
