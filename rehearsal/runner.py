@@ -131,6 +131,19 @@ def _status(session_id: int) -> dict:
     }
 
 
+def _running_countdowns(session_id: int) -> list[str]:
+    """The countdowns started and neither stopped nor expired yet, by the log."""
+    started, ended = [], set()
+    for kind, payload in Event.objects.filter(
+        session_id=session_id, kind__startswith="countdown."
+    ).values_list("kind", "payload"):
+        if kind == "countdown.started":
+            started.append(payload["countdown"])
+        elif kind in ("countdown.stopped", "countdown.expired"):
+            ended.add(payload["countdown"])
+    return [ident for ident in dict.fromkeys(started) if ident not in ended]
+
+
 def _target(session_id: int, perspective: Perspective, upto: int) -> int:
     """The last seq `perspective` is owed, at or below `upto` (what its cursor must reach)."""
     close_old_connections()
@@ -304,7 +317,10 @@ class Coordinator:
                 quiet_since = quiet_since or now
                 if now - quiet_since >= QUIET_S:
                     if due is not None:
-                        self.stopped = f"next due at clock {due // 1000}s, out of reach"
+                        running = await _db(_running_countdowns)(self.session_id)
+                        self.stopped = f"next due at clock {due // 1000}s, out of reach" + (
+                            f" (countdowns running: {', '.join(running)})" if running else ""
+                        )
                         self.progress(f"{self.stopped}; ending the session")
                     return
             else:

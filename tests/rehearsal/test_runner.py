@@ -17,7 +17,10 @@ from rehearsal import runner
 from rehearsal.bot import OBSERVER, TRAINER, BotSpec
 from rehearsal.plan import ScenarioPlan
 from rehearsal.runner import Coordinator, SimulationConfig
+from sessions import engine
 from sessions.models import Session
+from tests.sessions.conftest import seat_up
+from tests.sessions.engine.helpers import start, tick
 
 HORIZON_MS = 600_000
 DAY_MS = 24 * 3_600_000
@@ -106,9 +109,13 @@ def test_a_run_with_nothing_left_ends_without_a_word(monkeypatch):
 def test_a_countdown_of_days_is_not_waited_for(monkeypatch):
     # A running 15-day limit keeps something due; at ×240 it is 90 minutes away.
     script(monkeypatch, clock_ms=HORIZON_MS + 1000, next_due_ms=HORIZON_MS + 15 * DAY_MS)
+    monkeypatch.setattr(runner, "_running_countdowns", lambda session_id: ["gav", "dp"])
     c = coordinator(latest_ms=HORIZON_MS + 15 * DAY_MS)
     play(c)
-    assert c.stopped == f"next due at clock {(HORIZON_MS + 15 * DAY_MS) // 1000}s, out of reach"
+    assert c.stopped == (
+        f"next due at clock {(HORIZON_MS + 15 * DAY_MS) // 1000}s, out of "
+        "reach (countdowns running: gav, dp)"
+    )
     # Its caps stay within reach too, so a run that keeps moving still ends in minutes.
     assert c.clock_cap_ms == HORIZON_MS + c.reach_ms + int(runner.REAL_MARGIN_S * 1000 * 240)
     assert c.wall_cap_s < 10 * 60
@@ -140,3 +147,14 @@ def test_a_bot_whose_loop_died_fails_the_run_at_once(monkeypatch):
 
     with pytest.raises(RuntimeError, match=r"Bot observateur 1 stopped playing: KeyError"):
         play(c, crash)
+
+
+@pytest.mark.django_db
+def test_the_running_countdowns_are_those_neither_stopped_nor_expired(law_session, boss, wall):
+    police = seat_up(law_session, "police")
+    start(law_session, boss)
+    wall.advance(90)  # tests.drills.LAW starts `gav` at 1m
+    tick(law_session)
+    assert runner._running_countdowns(law_session.pk) == ["gav"]
+    engine.action_take(session_id=law_session.pk, principal=police, action_ident="lever-gav")
+    assert runner._running_countdowns(law_session.pk) == []
