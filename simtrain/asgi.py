@@ -30,10 +30,11 @@ application = ProtocolTypeRouter(
 try:  # under Daphne: settle the heap once the reactor runs (not when tests import this)
     from twisted.internet import reactor
 
-    from simtrain import bodylimit, heap
+    from simtrain import bodylimit, heap, writethrough
 
     reactor.callWhenRunning(heap.settle)
     bodylimit.install_in_daphne()  # refuse oversized bodies before reading them
+    writethrough.install_in_daphne()  # a frame leaves as it is written
 except ImportError:  # another ASGI server: the defaults
     pass
 
