@@ -13,11 +13,13 @@ at-least-once on the wire, exactly-once on screen, in order, across drops and re
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
@@ -50,7 +52,7 @@ CLOSE_TOO_MANY = 4429  # too many sockets for this seat, login or address (sessi
 
 BATCH = 500  # events read per query while catching up from the database
 RATE_CAPACITY = 20  # commands in a burst, per holder (all their sockets together) …
-RATE_PER_S = 5.0  # … refilled at this rate, as frames arrive (`SessionConsumer._meter`)
+RATE_PER_S = 5.0  # … refilled at this rate, as frames arrive (`SessionConsumer._metered`)
 ADMITTED = "simtrain.admitted"  # a frame's mark: its token was taken on arrival (or not)
 # No configured layer has this name, so Channels gives the consumer no channel of its
 # own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
@@ -165,29 +167,51 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # --- inbound --------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
-        # Frames are metered as they arrive, not when this consumer gets to them: while
-        # a command waits for the database, the next ones queue, and a bucket drained
-        # only then would refuse a person who clicked at a steady pace for the server's
-        # own backlog (the ×240 rehearsal on a loaded runner: 20 refusals).
-        inbox: asyncio.Queue = asyncio.Queue()
-        reader = asyncio.ensure_future(self._meter(receive, inbox))
-        try:
-            return await super().__call__(scope, inbox.get, send)
-        finally:
-            reader.cancel()
+        """Channels' loop (`AsyncConsumer.__call__`), with frames metered as they arrive.
 
-    async def _meter(self, receive, inbox: asyncio.Queue) -> None:
+        Channels takes the next frame only once a handler is done: while a command waits
+        for the database, the frames behind it queue, and a bucket drained only then
+        refused a person who clicked at a steady pace for the server's own backlog (the
+        ×240 rehearsal on a loaded runner: 20 refusals). Here a reader takes frames (and
+        their tokens) while a handler runs, and only then: an idle socket waits on
+        `receive` alone — no reader task, no queue of its own, no `asyncio.wait` —
+        which is ~5 KiB of every idle socket's memory (docs/performance.md, Capacity).
+        """
+        self.scope = scope
+        self.channel_layer = None  # NO_CHANNEL: doorbells ring the process's hub
+        self.base_send = send
+        backlog: collections.deque[dict] = collections.deque()
+        try:
+            while True:
+                if not backlog:
+                    backlog.append(self._metered(await receive()))
+                reader = asyncio.ensure_future(self._read(receive, backlog))
+                try:
+                    await self.dispatch(backlog.popleft())
+                finally:
+                    # A frame the reader got is in the backlog already; one it waits
+                    # for stays in Daphne's queue (cancelling `Queue.get` loses nothing).
+                    reader.cancel()
+                    await asyncio.wait([reader])
+        except StopConsumer:
+            pass
+
+    async def _read(self, receive, backlog: collections.deque) -> None:
         while True:
-            message = await receive()
-            if message["type"] == "websocket.receive" and message.get("text") is not None:
-                bucket = self.bucket  # none until the handshake has found the holder
-                if bucket is not None and not bucket.take():  # drop what is refused
-                    message = {"type": "websocket.receive", "text": "", ADMITTED: False}
-                elif bucket is not None:
-                    message[ADMITTED] = True
-            inbox.put_nowait(message)
+            message = self._metered(await receive())
+            backlog.append(message)
             if message["type"] == "websocket.disconnect":
                 return
+
+    def _metered(self, message: dict) -> dict:
+        """Take a command frame's token on arrival; a refused frame loses its payload."""
+        if message["type"] == "websocket.receive" and message.get("text") is not None:
+            bucket = self.bucket  # none until the handshake has found the holder
+            if bucket is not None and not bucket.take():
+                return {"type": "websocket.receive", "text": "", ADMITTED: False}
+            if bucket is not None:
+                message[ADMITTED] = True
+        return message
 
     async def websocket_receive(self, message):
         if self.viewer is None:

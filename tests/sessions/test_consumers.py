@@ -295,6 +295,21 @@ async def test_a_steady_pace_is_not_refused_for_the_servers_own_backlog(session,
     await comm.disconnect()
 
 
+async def test_an_idle_socket_holds_no_task_beyond_its_own(session, keys):
+    """What 5,000 idle sockets cost is per socket: one more screen adds its application's
+    task and nothing else (a reader, Channels' `asyncio.wait`, a queue: ~5 KiB each)."""
+    police, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
+    await drain(police)
+    before = len(asyncio.all_tasks())
+    parquet, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["parquet"]))
+    await drain(parquet)
+    assert len(asyncio.all_tasks()) == before + 1
+    await parquet.send_to(text_data=json.dumps({"cmd": "ping"}))  # and it still listens
+    assert await parquet.receive_from() == "<!--pong-->"
+    await police.disconnect()
+    await parquet.disconnect()
+
+
 async def test_freeing_the_seat_closes_the_old_holders_socket(session, boss, seated, keys):
     comm, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     await drain(comm)
