@@ -175,7 +175,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         ×240 rehearsal on a loaded runner: 20 refusals). Here a reader takes frames (and
         their tokens) while a handler runs, and only then: an idle socket waits on
         `receive` alone — no reader task, no queue of its own, no `asyncio.wait` —
-        which is ~5 KiB of every idle socket's memory (docs/performance.md, Capacity).
+        which was ~6 KiB of every idle socket's memory (docs/performance.md, Capacity).
         """
         self.scope = scope
         self.channel_layer = None  # NO_CHANNEL: doorbells ring the process's hub
@@ -189,10 +189,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 try:
                     await self.dispatch(backlog.popleft())
                 finally:
-                    # A frame the reader got is in the backlog already; one it waits
-                    # for stays in Daphne's queue (cancelling `Queue.get` loses nothing).
+                    # Not awaited: a frame in the backlog is dispatched at once, not a
+                    # loop pass later. Once cancelled, the reader takes nothing more: a
+                    # frame it got is in the backlog already, one it waits for stays in
+                    # Daphne's queue (cancelling `Queue.get` loses nothing).
                     reader.cancel()
-                    await asyncio.wait([reader])
         except StopConsumer:
             pass
 
