@@ -54,9 +54,6 @@ BATCH = 500  # events read per query while catching up from the database
 RATE_CAPACITY = 20  # commands in a burst, per holder (all their sockets together) …
 RATE_PER_S = 5.0  # … refilled at this rate, as frames arrive (`SessionConsumer._metered`)
 ADMITTED = "simtrain.admitted"  # a frame's mark: its token was taken on arrival (or not)
-# No configured layer has this name, so Channels gives the consumer no channel of its
-# own: doorbells reach the process's hub, which wakes the consumers (sessions.hub).
-NO_CHANNEL = "simtrain.sessions.no-per-socket-channel"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -69,7 +66,6 @@ class HeldSeat:
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
-    channel_layer_alias = NO_CHANNEL
     session_id: int
     viewer: Viewer | None = None
     feed: Feed | None = None
@@ -178,7 +174,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         which was ~6 KiB of every idle socket's memory (docs/performance.md, Capacity).
         """
         self.scope = scope
-        self.channel_layer = None  # NO_CHANNEL: doorbells ring the process's hub
+        # No channel per socket: doorbells reach the process's hub, which wakes the
+        # consumers (sessions.hub); so `receive` is the only source of messages.
+        self.channel_layer = None
         self.base_send = send
         backlog: collections.deque[dict] = collections.deque()
         try:

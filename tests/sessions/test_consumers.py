@@ -297,7 +297,7 @@ async def test_a_steady_pace_is_not_refused_for_the_servers_own_backlog(session,
 
 async def test_an_idle_socket_holds_no_task_beyond_its_own(session, keys):
     """What 5,000 idle sockets cost is per socket: one more screen adds its application's
-    task and nothing else (a reader, Channels' `asyncio.wait`, a queue: ~5 KiB each)."""
+    task and nothing else (a reader, Channels' `asyncio.wait`, a queue: ~6 KiB each)."""
     police, _, _ = await connect(session.pk, pass_cookie(session.pk, keys["police"]))
     await drain(police)
     before = len(asyncio.all_tasks())
