@@ -2,8 +2,8 @@
 
 Delivery is pull-based: the channel layer only rings a doorbell, which this process's
 hub (`sessions.hub`) hears once for all its sockets of the session; the hub reads the
-new events once and wakes the consumers that may see one of them (and, every 2 s,
-checks `last_seq` in case a ring was lost). Each consumer then folds the events after
+new events once and pushes them, on one task, to the consumers that may see one of them
+(and, every 2 s, checks `last_seq` in case a ring was lost). Each consumer then folds the events after
 the last seq it sent into its own screen state, keeps those its perspective may see,
 and sends their frames in order — rendered once per class of equivalent viewers
 (`render.FrameCache`). The client drops any seq it already holds. Result:
@@ -297,8 +297,22 @@ class SessionConsumer(AsyncWebsocketConsumer):
         ):
             self.sent_seq = self.state.last_seq = last
 
+    async def push(self) -> None:
+        """Called by the hub, on the one task that serves every woken screen in turn:
+        flush now if that needs no wait — no flush running or scheduled, our next events
+        in the tail, our seat not freed among them — else on a task of our own (`wake`).
+        """
+        if self.viewer is None or self.feed is None:
+            return
+        if not self.waking and not self.flush_lock.locked() and not self.ahead:
+            events = self.feed.after(self.sent_seq)
+            if events is not None and not self._seat_freed_in(events):
+                await self.flush()
+                return
+        self.wake()
+
     def wake(self) -> None:
-        """Called by the hub: the feed has new events for us. Flushes once, soon."""
+        """The feed has new events for us that we cannot take at once: flush soon."""
         if not self.waking:
             self.waking = True
             asyncio.ensure_future(self._woken())

@@ -12,7 +12,8 @@ a `Feed`:
   process's own commands: `committed`), which every consumer of the
   session pulls from (and rebuilds its screen from on connect);
 - a cache of rendered frames shared by viewers who see the same thing
-  (`render.FrameCache`);
+  (`render.FrameCache`), and one task per batch of new events that serves its screens
+  in turn (`Feed._push`);
 - one periodic check of `last_seq` per process for all its sessions, which recovers a
   lost doorbell (Redis restarted, a group send dropped over capacity).
 
@@ -61,7 +62,7 @@ READERS = ThreadPoolExecutor(max_workers=settings.HUB_READERS, thread_name_prefi
 
 
 class Listener(Protocol):
-    def wake(self) -> None: ...
+    async def push(self) -> None: ...
 
     def interested(self, tokens: frozenset[str], freed_seats: set[int]) -> bool: ...
 
@@ -81,6 +82,7 @@ class Feed:
         self.wanted = 0  # the highest seq a doorbell or the poll announced
         self.listeners: set[Listener] = set()
         self.frames = FrameCache()
+        self.due: dict[Listener, None] | None = None  # woken, for the next push (ordered set)
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self._refresher: asyncio.Task | None = None
 
@@ -170,11 +172,35 @@ class Feed:
         tokens = frozenset(token for event in new for token in event.audience)
         freed = {event.payload.get("seat") for event in new if event.kind == "seat.freed"}
         first, last = new[0].seq, new[-1].seq
+        due = []
         for listener in list(self.listeners):
             if listener.interested(tokens, freed):
-                listener.wake()
+                due.append(listener)
             else:
                 listener.pass_over(first, last)
+        if not due:
+            return
+        if self.due is None:
+            self.due = dict.fromkeys(due)
+            asyncio.ensure_future(self._push())
+        else:  # a push is already on its way: it takes these too
+            self.due.update(dict.fromkeys(due))
+
+    async def _push(self) -> None:
+        """Every woken screen, in turn, on one task.
+
+        Not a task per screen and event (500 per event at 500 screens, ~2.7 µs each to
+        create and schedule, against ~0.2 µs for an await in turn). A screen that can
+        deliver from the tail without waiting does so here (`push`); one that must wait
+        (a flush running, a read of the database) goes on a task of its own, so it never
+        holds up the screens after it.
+        """
+        due, self.due = self.due or {}, None
+        for listener in due:
+            try:
+                await listener.push()
+            except Exception:
+                log.exception("push to a screen of session %s failed", self.session_id)
 
 
 class Hub:

@@ -101,6 +101,46 @@ async def test_seats_of_one_role_share_each_rendered_frame(two_police):
     await comm_b.disconnect()
 
 
+async def test_one_task_serves_every_woken_screen(two_police, monkeypatch):
+    """No task per screen and event: the screens that can take the event at once take it
+    on the hub's one push (a task each was a quarter of a socket's cost at 500)."""
+    from sessions.consumers import SessionConsumer
+
+    session, boss, (a, b) = two_police
+    comms = [(await connect(session.pk, pass_cookie(session.pk, p.pass_key)))[0] for p in (a, b)]
+    for comm in comms:
+        await drain(comm)
+    woken = []
+    wake = SessionConsumer.wake
+    monkeypatch.setattr(SessionConsumer, "wake", lambda self: woken.append(self) or wake(self))
+    event = await adhoc(session, boss, "Appel du 17")
+    for comm in comms:
+        assert f"<!--seq:{event.seq}-->" in await comm.receive_from(timeout=2)
+    assert woken == []
+    for comm in comms:
+        await comm.disconnect()
+
+
+async def test_a_screen_that_must_wait_does_not_hold_up_the_others(two_police):
+    """One agent's screen is busy (its flush holds the lock): the other gets the event at
+    once, the busy one on a task of its own as soon as it is free — and exactly once.
+    Each in turn, whatever order the push takes them in."""
+    session, boss, principals = two_police
+    comms = {p.seat_id: (await connect(session.pk, pass_cookie(session.pk, p.pass_key)))[0]
+             for p in principals}
+    for comm in comms.values():
+        await drain(comm)
+    screens = {c.viewer.seat.pk: c for c in hub.hub().feeds[session.pk].listeners}
+    for busy, free in (list(comms), list(comms)[::-1]):
+        async with screens[busy].flush_lock:
+            event = await adhoc(session, boss, "Appel du 17")
+            assert f"<!--seq:{event.seq}-->" in await comms[free].receive_from(timeout=2)
+            assert await comms[busy].receive_nothing(timeout=0.2)
+        assert seqs(await drain(comms[busy])) == [event.seq]
+    for comm in comms.values():
+        await comm.disconnect()
+
+
 async def test_a_seat_only_event_gives_that_seat_its_own_frames(two_police):
     """Agent A opens an item: A's inbox shows it read, B's still unread — never mixed up."""
     session, boss, (a, b) = two_police
