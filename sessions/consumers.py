@@ -2,12 +2,12 @@
 
 Delivery is pull-based: the channel layer only rings a doorbell, which this process's
 hub (`sessions.hub`) hears once for all its sockets of the session; the hub reads the
-new events once and pushes them, on one task, to the consumers that may see one of them
-(and, every 2 s, checks `last_seq` in case a ring was lost). Each consumer then folds the events after
-the last seq it sent into its own screen state, keeps those its perspective may see,
-and sends their frames in order — rendered once per class of equivalent viewers
-(`render.FrameCache`). The client drops any seq it already holds. Result:
-at-least-once on the wire, exactly-once on screen, in order, across drops and restarts.
+new events once and pushes them, on one task, to the consumers that may see one of
+them (and, every 2 s, checks `last_seq` in case a ring was lost). Each consumer then
+folds the events after the last seq it sent into its own screen state, keeps those its
+perspective may see, and sends their frames in order — rendered once per class of
+equivalent viewers (`render.FrameCache`). The client drops any seq it already holds.
+Result: at-least-once on the wire, exactly-once on screen, in order, across drops and restarts.
 """
 
 from __future__ import annotations
