@@ -304,11 +304,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """
         if self.viewer is None or self.feed is None:
             return
-        if not self.waking and not self.flush_lock.locked() and not self.ahead:
-            events = self.feed.after(self.sent_seq)
-            if events is not None and not self._seat_freed_in(events):
-                await self.flush()
-                return
+        idle = not self.waking and not self.flush_lock.locked() and not self.ahead
+        if idle and self._from_tail() is not None:
+            await self.flush()
+            return
         self.wake()
 
     def wake(self) -> None:
@@ -334,8 +333,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 self.ahead = False
                 await self.send(text_data=reload_frame())
             while True:
-                events = self.feed.after(self.sent_seq)
-                if events is not None and not self._seat_freed_in(events):
+                events = self._from_tail()
+                if events is not None:
                     frames, scanned_to, more = self._frames(events), None, False
                     if events:
                         scanned_to = events[-1].seq
@@ -383,6 +382,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 private=self.private, whole=whole,
             ),
         )
+
+    def _from_tail(self) -> list[Event] | None:
+        """Our next events from the feed, or None if they must come from the database:
+        beyond the tail, or our seat changed hands among them (it loses its stream)."""
+        events = self.feed.after(self.sent_seq)
+        if events is None or self._seat_freed_in(events):
+            return None
+        return events
 
     def _seat_freed_in(self, events: list[Event]) -> bool:
         seat = self.viewer.seat
